@@ -1,0 +1,96 @@
+"""job-service: receives job triggers from its Dapr sidecar and says what each droid must do.
+
+Dapr calls `POST /job/<name>` with the job's data as the body when a job falls due. Only the
+status code matters to Dapr: a 2xx means delivered; most other codes are retried by the job's
+failure policy. Delivery is at least once, so a repeated trigger is recognised and skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import threading
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from .payload import MAX_BODY_BYTES, InvalidPayload, parse_payload
+
+log = logging.getLogger("job_service")
+app = FastAPI(title="job-service")
+
+# Status for a trigger that can never be processed. Dapr retries every answer except a 2xx
+# and 404 (see notebooks/04), so a malformed job is retried as its failure policy says and
+# then given up: each attempt is logged, nothing crashes, and the failure stays visible.
+REJECTED = 422
+
+_lock = threading.Lock()
+_received: list[dict] = []  # every trigger, for GET /received (tests and notebooks read it)
+_handled: dict[tuple[str, str], int] = {}  # (job name, body digest) -> deliveries so far
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+@app.post("/job/{name:path}")
+async def trigger(name: str, request: Request) -> Response:
+    arrived = time.time()
+    token = os.environ.get("APP_API_TOKEN")
+    if token and not hmac.compare_digest(request.headers.get("dapr-api-token", ""), token):
+        log.warning("refused trigger %r: missing or wrong dapr-api-token", name)
+        return JSONResponse({"error": "missing or wrong dapr-api-token"}, status_code=401)
+
+    body = await _read_limited(request)
+    record = {"name": name, "received_at": arrived, "body": body.decode(errors="replace"),
+              "headers": dict(request.headers)}
+    try:
+        job = parse_payload(body)
+    except InvalidPayload as reason:
+        say(f"Rejected job request {name!r}: {reason}")
+        return _remember(record, REJECTED, JSONResponse({"error": str(reason)}, REJECTED))
+
+    key = (name, hashlib.sha256(body).hexdigest())
+    with _lock:
+        deliveries = _handled[key] = _handled.get(key, 0) + 1
+    if deliveries > 1:
+        say(f"Repeated delivery #{deliveries} of job {name} (already done: {job.droid})")
+    else:
+        say("Received job request...")
+        say(f"Starting droid: {job.droid}")
+        say(f"Executing maintenance job: {job.task}")
+    record |= {"droid": job.droid, "task": job.task, "delivery": deliveries}
+    return _remember(record, 200, Response(status_code=200))
+
+
+async def _read_limited(request: Request) -> bytes:
+    """The body, or its first MAX_BODY_BYTES + 1 bytes (enough to reject it as too large)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)
+
+
+def _remember(record: dict, status: int, response: Response) -> Response:
+    record["status"] = status
+    with _lock:
+        _received.append(record)
+    return response
+
+
+@app.get("/received")
+def received(name: str | None = None) -> list[dict]:
+    """Triggers received so far (optionally of one job), oldest first."""
+    with _lock:
+        return [r for r in _received if name is None or r["name"] == name]
+
+
+@app.get("/healthz")
+def healthz() -> dict:
+    return {"status": "ok"}

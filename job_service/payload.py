@@ -1,0 +1,71 @@
+"""What a droid maintenance trigger may carry, and the one-line reason when it is unusable."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+MAX_BODY_BYTES = 64 * 1024
+STRING_VALUE_TYPE = "type.googleapis.com/google.protobuf.StringValue"
+
+
+class InvalidPayload(ValueError):
+    """The trigger's body can never be processed; str() is the one-line reason."""
+
+
+@dataclass(frozen=True)
+class MaintenanceJob:
+    droid: str
+    task: str
+
+
+def parse_payload(body: bytes) -> MaintenanceJob:
+    """Accept the three forms learners send (the body is the job's `data`, as JSON):
+
+    - {"droid": "R2-D2", "task": "Oil Change"}
+    - "R2-D2:Oil Change"
+    - {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": "R2-D2:Oil Change"}
+      (the shape of older quickstarts; Dapr 1.18 passes it through as plain JSON)
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidPayload(f"body of {len(body)} bytes is larger than {MAX_BODY_BYTES}")
+    if not body.strip():
+        raise InvalidPayload("empty body: the job was scheduled without data")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidPayload(f"body is not JSON ({error.__class__.__name__})") from None
+
+    if isinstance(data, str):
+        return _from_text(data)
+    if not isinstance(data, dict):
+        raise InvalidPayload(f"expected a JSON object or string, got {type(data).__name__}")
+    if "@type" in data:
+        if data["@type"] != STRING_VALUE_TYPE:
+            raise InvalidPayload(f"unsupported @type {str(data['@type'])[:80]!r}")
+        if not isinstance(data.get("value"), str):
+            raise InvalidPayload('"@type" payload needs a string "value" like "R2-D2:Oil Change"')
+        return _from_text(data["value"])
+    droid, task = data.get("droid"), data.get("task")
+    if not isinstance(droid, str) or not isinstance(task, str):
+        raise InvalidPayload('expected {"droid": "<name>", "task": "<task>"} with two strings')
+    return _checked(droid, task)
+
+
+def _from_text(text: str) -> MaintenanceJob:
+    droid, sep, task = text.partition(":")
+    if not sep:
+        raise InvalidPayload('expected "<droid>:<task>", like "R2-D2:Oil Change"')
+    return _checked(droid, task)
+
+
+def _checked(droid: str, task: str) -> MaintenanceJob:
+    droid, task = droid.strip(), task.strip()
+    for field, value in (("droid", droid), ("task", task)):
+        if not value:
+            raise InvalidPayload(f"{field} is empty")
+        if len(value) > 200:
+            raise InvalidPayload(f"{field} is longer than 200 characters")
+        if not value.isprintable():
+            raise InvalidPayload(f"{field} has control characters")
+    return MaintenanceJob(droid, task)

@@ -1,0 +1,86 @@
+"""job_service with its own sidecar, started from a test or a notebook."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+
+from job_scheduler.jobs_api import JobsClient
+
+from . import config
+from .processes import ManagedProcess, free_port
+from .scheduler import Scheduler
+from .sidecar import Sidecar
+from .waiting import wait_for_http, wait_until
+
+
+def unique_name(prefix: str) -> str:
+    """A job name no earlier run used, so runs never collide with leftovers."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class JobService:
+    """The droid app (uvicorn) plus its daprd; every trigger it gets is kept for inspection."""
+
+    def __init__(self, scheduler: Scheduler, *, app_id: str | None = None,
+                 app_port: int | None = None, http_port: int | None = None,
+                 api_token: str | None = None, app_api_token: str | None = None,
+                 log_dir: Path | None = None, sidecar_args: list[str] | None = None):
+        self.app_id = app_id or unique_name("job-service")
+        self.app_port = app_port or free_port()
+        log_dir = Path(log_dir or config.STATE_DIR / "logs")
+        self.sidecar = Sidecar(self.app_id, scheduler_address=scheduler.address,
+                               app_port=self.app_port, http_port=http_port,
+                               api_token=api_token, app_api_token=app_api_token,
+                               log_path=log_dir / f"{self.app_id}-daprd.log",
+                               extra_args=sidecar_args)
+        self.app = ManagedProcess(self.app_id, [sys.executable, "-m", "job_service"],
+                                  log_path=log_dir / f"{self.app_id}-app.log",
+                                  env=self.sidecar.app_env())
+        self.jobs = JobsClient(self.sidecar.http_url, api_token=api_token)
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+    def start(self, timeout: float = 30) -> JobService:
+        if not self.app.alive():
+            self.app.start()
+            wait_for_http(f"{self.app_url}/healthz", timeout=timeout,
+                          what=f"job_service on port {self.app_port}")
+        if not self.sidecar.process:
+            self.sidecar.start(timeout=timeout)
+        return self
+
+    def start_app(self, timeout: float = 30) -> None:
+        """(Re)start only the app process, e.g. after stop_app()."""
+        self.app.start()
+        wait_for_http(f"{self.app_url}/healthz", timeout=timeout,
+                      what=f"job_service on port {self.app_port}")
+
+    def stop_app(self) -> None:
+        self.app.stop()
+
+    def received(self, name: str | None = None) -> list[dict]:
+        """Triggers the app got so far (of one job if `name`), oldest first."""
+        params = {"name": name} if name else {}
+        return httpx.get(f"{self.app_url}/received", params=params, timeout=5).json()
+
+    def wait_for_trigger(self, name: str, *, count: int = 1, timeout: float = 10) -> list[dict]:
+        """Wait until job `name` has reached the app `count` times; return those triggers."""
+        return wait_until(lambda: (got := self.received(name)) and len(got) >= count and got,
+                          timeout=timeout, what=f"{count} trigger(s) of job {name!r}")
+
+    def stop(self) -> None:
+        self.jobs.close()
+        self.sidecar.stop()
+        self.app.stop()
+
+    def __enter__(self) -> JobService:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,106 @@
+"""`workbook`: the command line of the workbook (installed into .venv by `make`).
+
+    workbook run -f .                      like `dapr run -f .`: every app of dapr.yaml
+    workbook run --app-id ID [--app-port N] [--dapr-http-port N] -- CMD...
+                                           like `dapr run`: one app with its sidecar
+    workbook stop -f . | --app-id ID       end such a run
+    workbook scheduler start|stop|status   the scheduler in the background
+    workbook wait-for-trigger NAME --app-port N
+                                           wait until job_service has received job NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import httpx
+
+from . import config, multiapp, scheduler
+from .waiting import WaitTimeout, wait_until
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="workbook", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run dapr.yaml, or one app with its sidecar")
+    run.add_argument("-f", "--run-file", type=Path, help="multi-app run template or its folder")
+    run.add_argument("--exit-with", metavar="APP_ID", help="stop everything when this app exits")
+    run.add_argument("--app-id")
+    run.add_argument("--app-port", type=int)
+    run.add_argument("--dapr-http-port", type=int)
+    run.add_argument("--dapr-grpc-port", type=int)
+    run.add_argument("app_command", nargs="*", help="the app's command, after --")
+
+    stop = sub.add_parser("stop", help="stop a `workbook run`")
+    stop.add_argument("-f", "--run-file", type=Path)
+    stop.add_argument("--app-id")
+
+    sched = sub.add_parser("scheduler", help="the scheduler in the background")
+    sched.add_argument("action", choices=["start", "stop", "status"])
+
+    wait = sub.add_parser("wait-for-trigger", help="wait until job_service received a job")
+    wait.add_argument("name")
+    wait.add_argument("--app-port", type=int, default=6200)
+    wait.add_argument("--timeout", type=float, default=30)
+
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+def cmd_run(args) -> int:
+    if args.run_file:
+        return multiapp.run(multiapp.load_template(args.run_file),
+                            key=str(args.run_file.resolve()), exit_with=args.exit_with)
+    if not (args.app_id and args.app_command):
+        sys.exit("workbook run: give -f TEMPLATE, or --app-id ID -- COMMAND")
+    app = multiapp.AppSpec(app_id=args.app_id, app_dir=Path.cwd(), command=args.app_command,
+                           app_port=args.app_port, http_port=args.dapr_http_port,
+                           grpc_port=args.dapr_grpc_port)
+    return multiapp.run([app], key=args.app_id, exit_with=args.exit_with)
+
+
+def cmd_stop(args) -> int:
+    key = str(args.run_file.resolve()) if args.run_file else args.app_id
+    if not key:
+        sys.exit("workbook stop: give -f TEMPLATE or --app-id ID")
+    return 0 if multiapp.stop_run(key) else 1
+
+
+def cmd_scheduler(args) -> int:
+    if args.action == "start":
+        started = scheduler.start_background()
+        state = "already running" if started.reused else "started"
+        print(f"scheduler {state}: gRPC {started.address}, health {started.healthz_url}, "
+              f"data in {started.data_dir}, log in {started.log_path}")
+    elif args.action == "stop":
+        print("scheduler stopped" if scheduler.stop_background() else "no scheduler to stop")
+    else:
+        healthy = scheduler.Scheduler().healthy()
+        print(f"scheduler {'healthy' if healthy else 'not running'} (Dapr "
+              f"{config.RUNTIME_VERSION}, {config.DAPR_BIN})")
+        return 0 if healthy else 1
+    return 0
+
+
+def cmd_wait_for_trigger(args) -> int:
+    url = f"http://127.0.0.1:{args.app_port}/received"
+    try:
+        got = wait_until(lambda: httpx.get(url, params={"name": args.name}, timeout=2).json(),
+                         timeout=args.timeout, what=f"job {args.name} to reach the app")
+    except WaitTimeout as error:
+        sys.exit(str(error))
+    for trigger in got:
+        print(f"{args.name} triggered: {json.dumps(trigger['body'])} -> {trigger['status']}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "stop": cmd_stop, "scheduler": cmd_scheduler,
+            "wait-for-trigger": cmd_wait_for_trigger}
+
+if __name__ == "__main__":
+    sys.exit(main())
