@@ -91,7 +91,7 @@ build_cli() {
   if ! fetch_source github.com/dapr/cli "$v" "$dir" 2>"$work/cli-error.txt"; then
     say "WARNING: the Go module proxy does not serve github.com/dapr/cli@v$v:"
     sed 's/^/[runtime]   /' "$work/cli-error.txt"
-    say "The workbook runs without it: `workbook run -f .` starts dapr.yaml with daprd directly."
+    say "The workbook runs without it: 'workbook run -f .' starts dapr.yaml with daprd directly."
     return 0
   fi
   (cd "$dir" && CGO_ENABLED=0 with_progress "dapr CLI" \

@@ -85,8 +85,8 @@ class MultiAppRun:
                               grpc_port=app.grpc_port, app_protocol=app.app_protocol,
                               log_path=logs / f"{app.app_id}_daprd_{stamp}.log")
             self.sidecars.append(sidecar)
-            say(f"starting {app.app_id} (sidecar HTTP port {sidecar.http_port}); "
-                f"logs in {logs.relative_to(Path.cwd()) if logs.is_relative_to(Path.cwd()) else logs}")
+            shown = logs.relative_to(Path.cwd()) if logs.is_relative_to(Path.cwd()) else logs
+            say(f"starting {app.app_id} (sidecar HTTP port {sidecar.http_port}); logs in {shown}")
             self.processes[app.app_id] = ManagedProcess(
                 app.app_id, app.command, cwd=app.app_dir,
                 log_path=logs / f"{app.app_id}_app_{stamp}.log",

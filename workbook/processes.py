@@ -93,7 +93,7 @@ class ManagedProcess:
         regex = re.compile(pattern)
 
         def found():
-            if not self.alive() and not (m := regex.search(self.log_text(), after)):
+            if not self.alive() and not regex.search(self.log_text(), after):
                 raise RuntimeError(f"{self.name} exited ({self.popen.returncode}) before "
                                    f"logging /{pattern}/; its log:\n{self.tail()}")
             return regex.search(self.log_text(), after)
