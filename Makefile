@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DAPR_HOME ?= $(HOME)/.dapr
 export PATH := $(CURDIR)/$(VENV)/bin:$(DAPR_HOME)/bin:$(PATH)
 
-.PHONY: setup venv runtime run test scheduler stop lab bench lint format notebooks-clean clean
+.PHONY: setup venv runtime run test scheduler stop lab notebooks bench lint format clean
 
 setup: venv runtime
 
@@ -39,6 +39,14 @@ scheduler: setup
 stop:
 	-workbook stop -f . 2>/dev/null
 	workbook scheduler stop
+
+# Execute every notebook against the real runtime and store its outputs (metadata stripped).
+notebooks: setup
+	workbook notebooks run
+
+# The long benchmarks (minutes); `make test` runs only a seconds-long smoke version.
+bench: setup
+	python -m workbook.bench
 
 lint: venv
 	ruff check .

@@ -7,6 +7,7 @@
     workbook scheduler start|stop|status   the scheduler in the background
     workbook wait-for-trigger NAME --app-port N
                                            wait until job_service has received job NAME
+    workbook notebooks run|check [NB...]   execute notebooks and save outputs / check them
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     wait.add_argument("name")
     wait.add_argument("--app-port", type=int, default=6200)
     wait.add_argument("--timeout", type=float, default=30)
+
+    nbs = sub.add_parser("notebooks", help="execute and save notebooks, or check them")
+    nbs.add_argument("action", choices=["run", "check"])
+    nbs.add_argument("paths", nargs="*")
 
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
@@ -99,7 +104,13 @@ def cmd_wait_for_trigger(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "stop": cmd_stop, "scheduler": cmd_scheduler,
+def cmd_notebooks(args) -> int:
+    from . import nbtools  # nbclient is a dev dependency: import it only here
+
+    return nbtools.main(args.action, args.paths)
+
+
+COMMANDS = {"notebooks": cmd_notebooks, "run": cmd_run, "stop": cmd_stop, "scheduler": cmd_scheduler,
             "wait-for-trigger": cmd_wait_for_trigger}
 
 if __name__ == "__main__":
