@@ -45,7 +45,8 @@ async def trigger(name: str, request: Request) -> Response:
         return JSONResponse({"error": "missing or wrong dapr-api-token"}, status_code=401)
 
     body = await _read_limited(request)
-    record = {"name": name, "received_at": arrived, "body": body.decode(errors="replace"),
+    record = {"name": name, "received_at": arrived, "method": request.method,
+              "path": request.url.path, "body": body.decode(errors="replace"),
               "headers": dict(request.headers)}
     try:
         job = parse_payload(body)

@@ -11,6 +11,7 @@ call tears down everything it started and deletes the jobs it named.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 
@@ -58,6 +59,10 @@ class Lab:
     def healthy(self) -> bool:
         return self.service.app.alive() and self.service.sidecar.healthy()
 
+    def sdk_client(self):
+        """A Python SDK DaprClient (gRPC) connected to job_service's sidecar."""
+        return sdk_client(self.service.sidecar)
+
 
 _current: Lab | None = None
 # What the last clean-up deleted: {"app_id": ..., "names": [...]}, for checks after a notebook.
@@ -87,14 +92,25 @@ def cleanup() -> None:
     if lab:
         last_cleanup = {"app_id": lab.service.app_id, "names": list(lab.names)}
         for name in lab.names:
-            try:
+            # If the sidecar is already gone the job stays; tests catch that with jobs_left().
+            with contextlib.suppress(httpx.HTTPError):
                 lab.jobs.delete(name)
-            except httpx.HTTPError:
-                pass  # the sidecar is already gone: the jobs go with the scheduler's data
         lab.service.stop()
         lab.scheduler.stop()
     stop_all()
     print(f"cleaned up: {len(lab.names) if lab else 0} job names deleted, processes stopped")
+
+
+def sdk_client(sidecar: Sidecar):
+    """A DaprClient for this sidecar. The SDK checks the sidecar's health on the HTTP port it
+    reads from its settings (default 3500), so point the settings at this sidecar first."""
+    from dapr.clients import DaprClient
+    from dapr.conf import settings
+
+    settings.DAPR_HTTP_PORT = sidecar.http_port
+    settings.DAPR_GRPC_PORT = sidecar.grpc_port
+    settings.DAPR_HEALTH_TIMEOUT = 10
+    return DaprClient(address=sidecar.grpc_address)
 
 
 def jobs_left(app_id: str, names: list[str]) -> list[str]:
