@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DAPR_HOME ?= $(HOME)/.dapr
 export PATH := $(CURDIR)/$(VENV)/bin:$(DAPR_HOME)/bin:$(PATH)
 
-.PHONY: setup venv runtime run test scheduler stop lab notebooks bench lint format clean
+.PHONY: setup venv runtime browser run test scheduler stop lab notebooks bench lint format clean
 
 setup: venv runtime
 
@@ -29,9 +29,15 @@ runtime:
 run: setup
 	workbook run -f . --exit-with job-scheduler
 
-test: setup
+test: setup browser
 	ruff check .
 	pytest
+
+# Debian's chromium for the JupyterLab browser test (no browser download is possible here).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
+	  { echo "The browser test needs Debian's chromium: sudo apt-get install chromium"; exit 1; }
 
 # A scheduler in the background (for notebooks and `workbook run`), and its stop.
 scheduler: setup
@@ -39,6 +45,10 @@ scheduler: setup
 stop:
 	-workbook stop -f . 2>/dev/null
 	workbook scheduler stop
+
+# JupyterLab on loopback, opened at notebook 01, with the scheduler; Ctrl-C stops it all.
+lab: setup
+	workbook lab
 
 # Execute every notebook against the real runtime and store its outputs (metadata stripped).
 notebooks: setup

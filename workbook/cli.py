@@ -8,6 +8,7 @@
     workbook wait-for-trigger NAME --app-port N
                                            wait until job_service has received job NAME
     workbook notebooks run|check [NB...]   execute notebooks and save outputs / check them
+    workbook lab [--port N]                scheduler + JupyterLab on loopback (make lab)
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     wait.add_argument("name")
     wait.add_argument("--app-port", type=int, default=6200)
     wait.add_argument("--timeout", type=float, default=30)
+
+    lab = sub.add_parser("lab", help="scheduler + JupyterLab, opened at notebook 01")
+    lab.add_argument("--port", type=int, default=8888)
+    lab.add_argument("--root", type=Path, help="folder to serve (default: notebooks/)")
 
     nbs = sub.add_parser("notebooks", help="execute and save notebooks, or check them")
     nbs.add_argument("action", choices=["run", "check"])
@@ -104,14 +109,20 @@ def cmd_wait_for_trigger(args) -> int:
     return 0
 
 
+def cmd_lab(args) -> int:
+    from .jupyter import run_lab
+
+    return run_lab(args.port, args.root)
+
+
 def cmd_notebooks(args) -> int:
     from . import nbtools  # nbclient is a dev dependency: import it only here
 
     return nbtools.main(args.action, args.paths)
 
 
-COMMANDS = {"notebooks": cmd_notebooks, "run": cmd_run, "stop": cmd_stop, "scheduler": cmd_scheduler,
-            "wait-for-trigger": cmd_wait_for_trigger}
+COMMANDS = {"lab": cmd_lab, "notebooks": cmd_notebooks, "run": cmd_run, "stop": cmd_stop,
+            "scheduler": cmd_scheduler, "wait-for-trigger": cmd_wait_for_trigger}
 
 if __name__ == "__main__":
     sys.exit(main())
