@@ -8,6 +8,7 @@ job-service and both sidecars. `python -m job_scheduler` works too if job-servic
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -83,6 +84,8 @@ def storyline(jobs: JobsClient) -> None:
 
 
 def main() -> int:
+    # Stopped by `workbook stop`/Ctrl-C (SIGTERM): exit through `finally`, deleting our jobs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     wait_for_sidecar()
     with JobsClient(SIDECAR, api_token=API_TOKEN) as jobs:
         for name in ("R2-D2", "C-3PO", "BB-8"):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from workbook.config import ROOT
+from workbook.lab import jobs_left
 from workbook.processes import port_in_use
 
 
@@ -72,3 +74,25 @@ def test_droid_storyline():
     assert out.rstrip().endswith("[workbook] everything stopped")
     for port in (6200, 6280, 6281, 6380, 6381):
         assert not port_in_use(port), f"port {port} still open after the run"
+
+
+def test_ctrl_c_stops_everything_and_deletes_the_jobs():
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    run = subprocess.Popen(["workbook", "run", "-f", "."], cwd=ROOT, env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    seen = []
+    for line in run.stdout:  # wait for the storyline to be under way
+        seen.append(line)
+        if "Job Scheduled: C-3PO" in line:
+            break
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+    rest, _ = run.communicate(timeout=60)
+    out = "".join(seen) + rest
+    assert run.returncode == 0, out
+    assert "[workbook] stopped job-scheduler" in out
+    assert out.rstrip().endswith("[workbook] everything stopped")
+    for port in (6200, 6280, 6281, 6380, 6381):
+        assert not port_in_use(port), f"port {port} still open after Ctrl-C"
+    # job-scheduler deleted its pending jobs on the way out (C-3PO was due in 5 s).
+    assert jobs_left("job-service", ["R2-D2", "C-3PO", "BB-8"]) == []
