@@ -61,7 +61,9 @@ class Lab:
 
     def sdk_client(self):
         """A Python SDK DaprClient (gRPC) connected to job_service's sidecar."""
-        return sdk_client(self.service.sidecar)
+        from .grpc_app import dapr_client
+
+        return dapr_client(self.service.sidecar)
 
 
 _current: Lab | None = None
@@ -99,18 +101,6 @@ def cleanup() -> None:
         lab.scheduler.stop()
     stop_all()
     print(f"cleaned up: {len(lab.names) if lab else 0} job names deleted, processes stopped")
-
-
-def sdk_client(sidecar: Sidecar):
-    """A DaprClient for this sidecar. The SDK checks the sidecar's health on the HTTP port it
-    reads from its settings (default 3500), so point the settings at this sidecar first."""
-    from dapr.clients import DaprClient
-    from dapr.conf import settings
-
-    settings.DAPR_HTTP_PORT = sidecar.http_port
-    settings.DAPR_GRPC_PORT = sidecar.grpc_port
-    settings.DAPR_HEALTH_TIMEOUT = 10
-    return DaprClient(address=sidecar.grpc_address)
 
 
 def jobs_left(app_id: str, names: list[str]) -> list[str]:
