@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -18,6 +20,8 @@ PLAIN_WORDS = {
                               "already fired its last time)",
     "DAPR_SCHEDULER_DELETE_JOB": "the scheduler could not delete the job",
     "ERR_MALFORMED_REQUEST": "the request body is not valid JSON for a job",
+    "DAPR_SCHEDULER_JOB_NAME_EMPTY": "the job name is empty (Dapr trims spaces from it)",
+    "ERR_DIRECT_INVOKE": "the sidecar did not take this for a Jobs API call (empty job name?)",
 }
 
 
@@ -38,6 +42,12 @@ class DaprError(Exception):
     def plain_words(self) -> str:
         if self.status == 409:
             return "a job with this name already exists (send overwrite: true to replace it)"
+        if "job name is invalid" in self.message:  # the reason follows the quoted name
+            return f"Dapr refused the job name: {self.message.rsplit(': ', 1)[-1]}"
+        if self.error_code == "ERR_MALFORMED_REQUEST" and "proto: " in self.message:
+            # e.g. "proto: (line 1:30): invalid value for uint32 field repeats: -1"
+            detail = re.sub(r"^\(line \d+:\d+\): ", "", self.message.split("proto: ", 1)[1])
+            return f"{PLAIN_WORDS[self.error_code]}: {detail}"
         if self.error_code in PLAIN_WORDS:
             return PLAIN_WORDS[self.error_code]
         if self.status == 400:
@@ -45,6 +55,12 @@ class DaprError(Exception):
         if self.status in (401, 403):
             return "the sidecar wants a dapr-api-token header (DAPR_API_TOKEN)"
         return self.message or "unexpected answer from the sidecar"
+
+
+def _path(name: str) -> str:
+    """The name as one URL path segment: '?', '#', '/' and '%' would otherwise change the URL
+    (a raw "a?b" schedules a job named "a"); dots are encoded so "." and ".." stay names."""
+    return quote(name, safe="").replace(".", "%2E")
 
 
 def job_body(*, schedule: str | None = None, due_time: str | None = None,
@@ -70,15 +86,15 @@ class JobsClient:
 
     def schedule(self, name: str, **fields: Any) -> None:
         """Schedule a job (fields as in job_body); raises DaprError when Dapr refuses."""
-        self._check("schedule", name, self.http.post(name, json=job_body(**fields)))
+        self._check("schedule", name, self.http.post(_path(name), json=job_body(**fields)))
 
     def get(self, name: str) -> dict:
         """The job as the scheduler holds it; raises DaprError if there is none."""
-        response = self._check("get", name, self.http.get(name))
+        response = self._check("get", name, self.http.get(_path(name)))
         return response.json()
 
     def delete(self, name: str) -> None:
-        self._check("delete", name, self.http.delete(name))
+        self._check("delete", name, self.http.delete(_path(name)))
 
     def exists(self, name: str) -> bool:
         try:

@@ -44,6 +44,9 @@ async def trigger(name: str, request: Request) -> Response:
         log.warning("refused trigger %r: missing or wrong dapr-api-token", name)
         return JSONResponse({"error": "missing or wrong dapr-api-token"}, status_code=401)
 
+    if not name.strip():
+        say("Rejected job request '': empty job name")
+        return JSONResponse({"error": "empty job name"}, status_code=REJECTED)
     body = await _read_limited(request)
     record = {"name": name, "received_at": arrived, "method": request.method,
               "path": request.url.path, "body": body.decode(errors="replace"),

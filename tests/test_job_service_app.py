@@ -60,3 +60,9 @@ def test_app_api_token_is_checked_when_set(client, monkeypatch):
     assert client.post("/job/x", json=body).status_code == 401
     assert client.post("/job/x", json=body, headers={"dapr-api-token": "nope"}).status_code == 401
     assert client.post("/job/x", json=body, headers={"dapr-api-token": "s3cret"}).status_code == 200
+
+
+def test_empty_job_name_is_rejected(client):
+    response = client.post("/job/", json="R2-D2:Oil Change")
+    assert response.status_code == 422
+    assert response.json() == {"error": "empty job name"}

@@ -21,13 +21,10 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from job_scheduler.jobs_api import JobsClient
-
-from . import config
-from .processes import ManagedProcess, free_port
+from .apps import AppWithSidecar
+from .processes import free_port
 from .scheduler import Scheduler
-from .sidecar import Sidecar
-from .waiting import wait_for_http, wait_until
+from .waiting import wait_until
 
 COMPONENT = """\
 apiVersion: dapr.io/v1alpha1
@@ -111,46 +108,23 @@ def main(argv: list[str] | None = None) -> None:
 
 # --- one replica: the app plus its daprd ---------------------------------------------------
 
-class CleanupReplica:
+class CleanupReplica(AppWithSidecar):
     """One instance of the clean-up app with its sidecar; replicas share the app ID."""
 
     def __init__(self, scheduler: Scheduler, app_id: str, *, replica: str,
                  resources_path: Path, log_dir: Path | None = None):
-        self.app_id = app_id
+        port = free_port()
+        super().__init__(scheduler, app_id,
+                         [sys.executable, "-m", "workbook.cron_binding", "--port", str(port),
+                          "--replica", replica],
+                         app_port=port, label=f"{app_id}-{replica}", log_dir=log_dir,
+                         resources_path=resources_path)
         self.replica = replica
-        self.app_port = free_port()
-        log_dir = Path(log_dir or config.STATE_DIR / "logs")
-        self.sidecar = Sidecar(app_id, scheduler_address=scheduler.address,
-                               app_port=self.app_port, resources_path=resources_path,
-                               log_path=log_dir / f"{app_id}-{replica}-daprd.log")
-        self.app = ManagedProcess(
-            f"{app_id}-{replica}",
-            [sys.executable, "-m", "workbook.cron_binding", "--port", str(self.app_port),
-             "--replica", replica],
-            log_path=log_dir / f"{app_id}-{replica}-app.log", env=self.sidecar.app_env(),
-            cwd=config.ROOT)
-        self.jobs = JobsClient(self.sidecar.http_url)
         self.sidecar_started_at: float | None = None
-
-    @property
-    def app_url(self) -> str:
-        return f"http://127.0.0.1:{self.app_port}"
-
-    def start(self, timeout: float = 30) -> CleanupReplica:
-        if not self.app.alive():
-            self.app.start()
-            wait_for_http(f"{self.app_url}/healthz", timeout=timeout,
-                          what=f"clean-up app {self.replica} on port {self.app_port}")
-        if not self.sidecar.process:
-            self.start_sidecar(timeout)
-        return self
 
     def start_sidecar(self, timeout: float = 30) -> None:
         self.sidecar_started_at = time.time()
-        self.sidecar.start(timeout=timeout)
-
-    def stop_sidecar(self) -> None:
-        self.sidecar.stop()
+        super().start_sidecar(timeout)
 
     def received(self, kind: str | None = None, name: str | None = None,
                  method: str = "POST") -> list[dict]:
@@ -169,10 +143,6 @@ class CleanupReplica:
         return wait_until(enough, timeout=timeout,
                           what=f"{count} {kind} call(s) of {name!r} at replica {self.replica}")
 
-    def stop(self) -> None:
-        self.jobs.close()
-        self.sidecar.stop()
-        self.app.stop()
 
 
 def received_by_all(replicas: list[CleanupReplica], kind: str, name: str) -> list[dict]:

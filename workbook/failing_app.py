@@ -32,14 +32,9 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from job_scheduler.jobs_api import JobsClient
-
-from . import config
-from .apps import unique_name
-from .processes import ManagedProcess, free_port
+from .apps import AppWithSidecar, unique_name
 from .scheduler import Scheduler
-from .sidecar import Sidecar
-from .waiting import wait_for_http, wait_until
+from .waiting import wait_until
 
 # --- the app ------------------------------------------------------------------------------
 
@@ -143,36 +138,14 @@ def gaps(deliveries: list[dict]) -> list[float]:
 
 # --- starting it, with its own sidecar -------------------------------------------------------
 
-class FailingReceiver:
+class FailingReceiver(AppWithSidecar):
     """The failing app plus its own daprd (a fresh app ID), and the waits that go with it."""
 
     def __init__(self, scheduler: Scheduler, *, app_id: str | None = None,
                  log_dir: Path | None = None):
-        self.app_id = app_id or unique_name("failing-receiver")
-        self.app_port = free_port()
-        log_dir = Path(log_dir or config.STATE_DIR / "logs")
-        self.sidecar = Sidecar(self.app_id, scheduler_address=scheduler.address,
-                               app_port=self.app_port,
-                               log_path=log_dir / f"{self.app_id}-daprd.log")
-        self.app = ManagedProcess(self.app_id, [sys.executable, "-m", "workbook.failing_app"],
-                                  log_path=log_dir / f"{self.app_id}-app.log",
-                                  env=self.sidecar.app_env(), cwd=config.ROOT)
-        self.jobs = JobsClient(self.sidecar.http_url)
-        self.app_url = f"http://127.0.0.1:{self.app_port}"
+        super().__init__(scheduler, app_id or unique_name("failing-receiver"),
+                         [sys.executable, "-m", "workbook.failing_app"], log_dir=log_dir)
         self.http = httpx.Client(base_url=self.app_url, timeout=10)
-
-    def start(self, timeout: float = 30) -> FailingReceiver:
-        try:
-            if not self.app.alive():
-                self.app.start()
-                wait_for_http(f"{self.app_url}/healthz", timeout=timeout,
-                              what=f"failing receiver on port {self.app_port}")
-            if not self.sidecar.process:
-                self.sidecar.start(timeout=timeout)
-        except Exception:
-            self.stop()
-            raise
-        return self
 
     def healthy(self) -> bool:
         return self.app.alive() and self.sidecar.process is not None and self.sidecar.healthy()
@@ -217,16 +190,8 @@ class FailingReceiver:
         return [d for name in names for d in self.deliveries(name)]
 
     def stop(self) -> None:
-        self.jobs.close()
         self.http.close()
-        self.sidecar.stop()
-        self.app.stop(timeout=5)
-
-    def __enter__(self) -> FailingReceiver:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        super().stop()
 
 
 if __name__ == "__main__":

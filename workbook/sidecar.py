@@ -48,6 +48,8 @@ class Sidecar:
             "--dapr-grpc-port", str(self.grpc_port),
             "--dapr-internal-grpc-port", str(free_port()),
             "--dapr-listen-addresses", "127.0.0.1",
+            # Without this the internal (sidecar-to-sidecar) gRPC port listens on all interfaces.
+            "--dapr-internal-grpc-listen-address", "127.0.0.1",
             "--profile-port", str(free_port()),
             "--enable-metrics=false",
             "--scheduler-host-address", self.scheduler_address,
