@@ -101,6 +101,8 @@ def test_job_service_survives_hostile_triggers(service, app):
             assert response.status_code == 404 and one_line(response.json()["detail"])
             return
         try:
+            if not name.strip():
+                raise InvalidPayload("empty job name")
             parse_payload(body)
             expected, reason = 200, None
         except InvalidPayload as error:
