@@ -2,12 +2,14 @@
 
 Dapr calls `POST /job/<name>` with the job's data as the body when a job falls due. Only the
 status code matters to Dapr: a 2xx means delivered; most other codes are retried by the job's
-failure policy. Delivery is at least once, so a repeated trigger is recognised and skipped.
+failure policy. Delivery is at least once, and Dapr sends no trigger id: a redelivery looks
+exactly like the next tick of a recurring job. So the data may carry a "run" key; a trigger
+whose (job name, run) was already handled is a repeat, logged and skipped. Without a "run",
+every delivery is carried out (droid maintenance is safe to repeat).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import os
@@ -29,7 +31,8 @@ REJECTED = 422
 
 _lock = threading.Lock()
 _received: list[dict] = []  # every trigger, for GET /received (tests and notebooks read it)
-_handled: dict[tuple[str, str], int] = {}  # (job name, body digest) -> deliveries so far
+_deliveries: dict[str, int] = {}  # job name -> deliveries so far
+_done_runs: set[tuple[str, str]] = set()  # (job name, run) already carried out
 
 
 def say(line: str) -> None:
@@ -57,16 +60,19 @@ async def trigger(name: str, request: Request) -> Response:
         say(f"Rejected job request {name!r}: {reason}")
         return _remember(record, REJECTED, JSONResponse({"error": str(reason)}, REJECTED))
 
-    key = (name, hashlib.sha256(body).hexdigest())
     with _lock:
-        deliveries = _handled[key] = _handled.get(key, 0) + 1
-    if deliveries > 1:
-        say(f"Repeated delivery #{deliveries} of job {name} (already done: {job.droid})")
+        delivery = _deliveries[name] = _deliveries.get(name, 0) + 1
+        repeat = job.run is not None and (name, job.run) in _done_runs
+        if job.run is not None:
+            _done_runs.add((name, job.run))
+    if repeat:
+        say(f"Repeated delivery of job {name} run {job.run} (already done: {job.droid})")
     else:
         say("Received job request...")
         say(f"Starting droid: {job.droid}")
         say(f"Executing maintenance job: {job.task}")
-    record |= {"droid": job.droid, "task": job.task, "delivery": deliveries}
+    record |= {"droid": job.droid, "task": job.task, "run": job.run, "delivery": delivery,
+               "repeat": repeat}
     return _remember(record, 200, Response(status_code=200))
 
 

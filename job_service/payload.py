@@ -17,12 +17,13 @@ class InvalidPayload(ValueError):
 class MaintenanceJob:
     droid: str
     task: str
+    run: str | None = None  # an idempotency key the scheduler of the job chose, if any
 
 
 def parse_payload(body: bytes) -> MaintenanceJob:
     """Accept the three forms learners send (the body is the job's `data`, as JSON):
 
-    - {"droid": "R2-D2", "task": "Oil Change"}
+    - {"droid": "R2-D2", "task": "Oil Change"}, optionally with "run": "<key>" (see app.py)
     - "R2-D2:Oil Change"
     - {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": "R2-D2:Oil Change"}
       (the shape of older quickstarts; Dapr 1.18 passes it through as plain JSON)
@@ -46,10 +47,17 @@ def parse_payload(body: bytes) -> MaintenanceJob:
         if not isinstance(data.get("value"), str):
             raise InvalidPayload('"@type" payload needs a string "value" like "R2-D2:Oil Change"')
         return _from_text(data["value"])
-    droid, task = data.get("droid"), data.get("task")
+    droid, task, run = data.get("droid"), data.get("task"), data.get("run")
     if not isinstance(droid, str) or not isinstance(task, str):
         raise InvalidPayload('expected {"droid": "<name>", "task": "<task>"} with two strings')
-    return _checked(droid, task)
+    job = _checked(droid, task)
+    if run is None:
+        return job
+    if isinstance(run, bool) or not isinstance(run, str | int) or not str(run).strip():
+        raise InvalidPayload('"run" must be a non-empty string or a number')
+    if len(str(run)) > 100 or not str(run).isprintable():
+        raise InvalidPayload('"run" must be printable and at most 100 characters')
+    return MaintenanceJob(job.droid, job.task, str(run).strip())
 
 
 def _from_text(text: str) -> MaintenanceJob:

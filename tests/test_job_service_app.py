@@ -9,7 +9,8 @@ from job_service import app as service
 @pytest.fixture
 def client(monkeypatch):
     monkeypatch.setattr(service, "_received", [])
-    monkeypatch.setattr(service, "_handled", {})
+    monkeypatch.setattr(service, "_deliveries", {})
+    monkeypatch.setattr(service, "_done_runs", set())
     monkeypatch.delenv("APP_API_TOKEN", raising=False)
     return TestClient(service.app)
 
@@ -29,15 +30,31 @@ def test_trigger_prints_the_droid_lines(client, capsys):
     assert record["delivery"] == 1
 
 
-def test_repeated_delivery_is_recognised(client, capsys):
+def test_repeated_run_is_recognised_and_skipped(client, capsys):
+    order = {"droid": "C-3PO", "task": "Limb Calibration", "run": "2026-11-25"}
     for _ in range(3):
-        assert client.post("/job/C-3PO", json="C-3PO:Limb Calibration").status_code == 200
+        assert client.post("/job/C-3PO", json=order).status_code == 200
     lines = capsys.readouterr().out.splitlines()
     assert lines.count("Executing maintenance job: Limb Calibration") == 1
-    assert lines[-2:] == ["Repeated delivery #2 of job C-3PO (already done: C-3PO)",
-                          "Repeated delivery #3 of job C-3PO (already done: C-3PO)"]
-    assert [r["delivery"] for r in client.get("/received", params={"name": "C-3PO"}).json()] \
-        == [1, 2, 3]
+    assert lines[-2:] == ["Repeated delivery of job C-3PO run 2026-11-25 (already done: C-3PO)"] * 2
+    got = client.get("/received", params={"name": "C-3PO"}).json()
+    assert [(r["delivery"], r["repeat"]) for r in got] == [(1, False), (2, True), (3, True)]
+
+
+def test_every_tick_of_a_recurring_job_without_run_is_carried_out(client, capsys):
+    for _ in range(3):  # the same body each tick, as a recurring job sends it
+        assert client.post("/job/weekly", json="R2-D2:Oil Change").status_code == 200
+    lines = capsys.readouterr().out.splitlines()
+    assert lines.count("Executing maintenance job: Oil Change") == 3
+    got = client.get("/received", params={"name": "weekly"}).json()
+    assert [(r["delivery"], r["repeat"]) for r in got] == [(1, False), (2, False), (3, False)]
+
+
+def test_a_new_run_of_the_same_job_is_carried_out(client, capsys):
+    for run in ("monday", "tuesday"):
+        order = {"droid": "R2-D2", "task": "Oil Change", "run": run}
+        assert client.post("/job/R2-D2", json=order).status_code == 200
+    assert capsys.readouterr().out.count("Executing maintenance job: Oil Change") == 2
 
 
 @pytest.mark.parametrize("body", [b"{bad", b"", b"[]", b'{"droid": 1}', b"x" * 70_000])

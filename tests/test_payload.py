@@ -19,6 +19,11 @@ def test_accepted_forms(body):
     assert parse_payload(body) == R2D2
 
 
+def test_run_key_is_kept():
+    body = b'{"droid": "R2-D2", "task": "Oil Change", "run": 42}'
+    assert parse_payload(body) == MaintenanceJob("R2-D2", "Oil Change", "42")
+
+
 def test_unicode_names_are_fine():
     body = json.dumps({"droid": "K-2SO ✨", "task": "Ölwechsel"}).encode()
     assert parse_payload(body) == MaintenanceJob("K-2SO ✨", "Ölwechsel")
@@ -43,6 +48,9 @@ def test_unicode_names_are_fine():
     (json.dumps({"droid": "R2\x00D2", "task": "x"}).encode(), "control characters"),
     (json.dumps({"droid": "R" * 201, "task": "x"}).encode(), "longer than 200"),
     (b'"' + b"x" * MAX_BODY_BYTES + b'"', "larger than"),
+    (b'{"droid": "R2-D2", "task": "Oil", "run": true}', '"run" must be'),
+    (b'{"droid": "R2-D2", "task": "Oil", "run": ""}', '"run" must be'),
+    (b'{"droid": "R2-D2", "task": "Oil", "run": [1]}', '"run" must be'),
 ])
 def test_rejected_with_a_reason(body, reason):
     with pytest.raises(InvalidPayload) as error:
