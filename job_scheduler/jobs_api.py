@@ -44,9 +44,10 @@ class DaprError(Exception):
             return "a job with this name already exists (send overwrite: true to replace it)"
         if "job name is invalid" in self.message:  # the reason follows the quoted name
             return f"Dapr refused the job name: {self.message.rsplit(': ', 1)[-1]}"
-        if self.error_code == "ERR_MALFORMED_REQUEST" and "proto: " in self.message:
+        parts = re.split(r"proto:\s", self.message, maxsplit=1)  # the space may be U+00A0
+        if self.error_code == "ERR_MALFORMED_REQUEST" and len(parts) == 2:
             # e.g. "proto: (line 1:30): invalid value for uint32 field repeats: -1"
-            detail = re.sub(r"^\(line \d+:\d+\): ", "", self.message.split("proto: ", 1)[1])
+            detail = re.sub(r"^\(line \d+:\d+\): ", "", parts[1])
             return f"{PLAIN_WORDS[self.error_code]}: {detail}"
         if self.error_code in PLAIN_WORDS:
             return PLAIN_WORDS[self.error_code]

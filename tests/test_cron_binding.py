@@ -4,6 +4,7 @@ carries what notebook 08 says it carries."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
@@ -95,5 +96,5 @@ def test_binding_event_carries_no_data(fired):
 
 def test_job_trigger_carries_its_data(fired):
     for trigger in fired["jobs"]:
-        assert trigger["body"] == '{"action":"cleanup-completed-todos","retention_days":30}'
+        assert json.loads(trigger["body"]) == CLEANUP_DATA
         assert trigger["headers"]["content-type"] == "application/json"

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -105,7 +104,7 @@ def cmd_wait_for_trigger(args) -> int:
     except WaitTimeout as error:
         sys.exit(str(error))
     for trigger in got:
-        print(f"{args.name} triggered: {json.dumps(trigger['body'])} -> {trigger['status']}")
+        print(f"{args.name} triggered -> {trigger['status']}: {trigger['body']}")
     return 0
 
 

@@ -231,8 +231,10 @@ def _short(message: str, limit: int = 90) -> str:
     for noise in ("failed to schedule job due to: rpc error: code = Unknown desc = ",
                   "failed to get job due to: rpc error: code = NotFound desc = ",
                   "failed to schedule job due to: rpc error: code = AlreadyExists desc = ",
-                  "failed deserializing HTTP body: proto: ", "job failed validation: "):
+                  "job failed validation: "):
         message = message.replace(noise, "")
+    # protobuf writes "proto:" with a plain or a no-break space, varying by binary on purpose
+    message = re.sub(r"failed deserializing HTTP body: proto:\s", "", message)
     message = re.sub(r"""["']app\|\|.*?["'](:|$)""", r"<name>\1", message)
     message = message.replace("|", "\\|").replace("\n", " ")
     return message if len(message) <= limit else message[:limit - 1] + "…"
