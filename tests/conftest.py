@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from workbook.apps import JobService, unique_name
-from workbook.processes import stop_all
+from workbook.processes import pid_alive, stop_all
 from workbook.scheduler import Scheduler
 
 # Every process started during the tests inherits this mark; the orphan check looks for it.
@@ -57,11 +57,10 @@ def marked_processes() -> list[str]:
             environ = (entry / "environ").read_bytes().split(b"\0")
             if RUN_MARK.encode() not in environ:
                 continue
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
         except OSError:
             continue
-        if state != "Z":
+        if pid_alive(int(entry.name)):
             found.append(f"{entry.name}: {cmd}")
     return found
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from . import config
-from .processes import ManagedProcess, stop_group
+from .processes import ManagedProcess, pid_alive, stop_group
 from .scheduler import Scheduler
 from .sidecar import Sidecar
 
@@ -93,9 +93,7 @@ class MultiAppRun:
                 env={**app.env, **sidecar.app_env()},
                 echo_prefix=f"== APP - {app.app_id} == ",
             ).start()
-            sidecar.process = ManagedProcess(f"daprd[{app.app_id}]", sidecar.args(),
-                                             log_path=sidecar.log_path,
-                                             env=sidecar.env()).start()
+            sidecar.launch()
         for sidecar in self.sidecars:
             sidecar.wait_ready(timeout=60)
         say("all sidecars are healthy")
@@ -164,16 +162,8 @@ def stop_run(key: str, timeout: float = 30) -> bool:
         pidf.unlink(missing_ok=True)
         return False
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and pid_alive(pid):
         time.sleep(0.05)
-    if _alive(pid):
+    if pid_alive(pid):
         stop_group(os.getpgid(pid), timeout=1)
     return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"

@@ -132,28 +132,32 @@ class ManagedProcess:
         return f"<{self.name} pid={self.popen.pid if self.popen else None} {state}>"
 
 
-def _group_alive(pgid: int) -> bool:
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, process group) of a process from /proc, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[0], int(fields[2])
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process runs (a zombie waiting to be reaped counts as gone)."""
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process of the group runs (zombies count as gone)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A zombie leader still counts as a member: treat a group of only zombies as gone.
-    return any(_is_live_member(pid, pgid) for pid in _pids())
-
-
-def _pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def _is_live_member(pid: int, pgid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[2]) == pgid and fields[0] != "Z"
+    pids = (int(p) for p in os.listdir("/proc") if p.isdigit())
+    return any((stat := _stat(pid)) and stat[1] == pgid and stat[0] != "Z" for pid in pids)
 
 
 def stop_group(pgid: int, *, timeout: float = 10.0, process: subprocess.Popen | None = None):
@@ -165,7 +169,7 @@ def stop_group(pgid: int, *, timeout: float = 10.0, process: subprocess.Popen | 
         while time.monotonic() < deadline:
             if process is not None:
                 process.poll()  # reap the leader so it does not linger as a zombie
-            if not _group_alive(pgid):
+            if not group_alive(pgid):
                 return
             time.sleep(0.05)
     if process is not None:

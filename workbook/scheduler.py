@@ -6,12 +6,11 @@ already healthy on the same ports is reused and left running.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 from . import config
-from .processes import ManagedProcess, free_port, stop_group
+from .processes import ManagedProcess, free_port, group_alive, stop_group
 from .waiting import http_status, wait_until
 
 DEFAULT_PORTS = {"port": 50006, "healthz_port": 8080, "metrics_port": 9090,
@@ -132,9 +131,7 @@ def stop_background(timeout: float = 10) -> bool:
         pgid = int(PID_FILE.read_text())
     except (FileNotFoundError, ValueError):
         return False
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
+    if not group_alive(pgid):
         PID_FILE.unlink(missing_ok=True)
         return False
     stop_group(pgid, timeout=timeout)

@@ -89,9 +89,13 @@ class Sidecar:
         return http_status(f"{self.http_url}/v1.0/healthz", timeout=0.5) == 204
 
     def start(self, timeout: float = 30) -> Sidecar:
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> Sidecar:
+        """Start daprd without waiting (several sidecars can then start side by side)."""
         self.process = ManagedProcess(f"daprd[{self.app_id}]", self.args(),
                                       log_path=self.log_path, env=self.env()).start()
-        return self.wait_ready(timeout)
+        return self
 
     def wait_ready(self, timeout: float = 30) -> Sidecar:
         def ready():
