@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DAPR_HOME ?= $(HOME)/.dapr
 export PATH := $(CURDIR)/$(VENV)/bin:$(DAPR_HOME)/bin:$(PATH)
 
-.PHONY: setup venv runtime browser run test scheduler stop lab notebooks bench lint format clean
+.PHONY: setup venv runtime browser run test test-unit scheduler stop lab notebooks bench lint format clean
 
 setup: venv runtime
 
@@ -31,7 +31,12 @@ run: setup
 
 test: setup browser
 	ruff check .
+	ruff format --check .
 	pytest
+
+# The tests that need no Dapr runtime: seconds.
+test-unit: venv
+	pytest tests/unit
 
 # Debian's chromium for the JupyterLab browser test (no browser download is possible here).
 browser:
@@ -56,7 +61,7 @@ notebooks: setup
 
 # The long benchmarks (minutes); `make test` runs only a seconds-long smoke version.
 bench: setup
-	python -m workbook.bench
+	python -m bench
 
 lint: venv
 	ruff check .

@@ -14,7 +14,7 @@ import time
 
 import httpx
 
-from .jobs_api import DaprError, JobsClient
+from jobs_client import DaprError, JobsClient
 
 # Jobs fire at the app whose sidecar scheduled them. job-service must receive the triggers,
 # so this app schedules through job-service's sidecar, not through its own.
@@ -76,8 +76,9 @@ def storyline(jobs: JobsClient) -> None:
         jobs.get("BB-8")
         say("Job BB-8 is still there (unexpected)")
     except DaprError as error:
-        say(f"Job BB-8 after delete: {error.plain_words()} "
-            f"(HTTP {error.status} {error.error_code})")
+        say(
+            f"Job BB-8 after delete: {error.plain_words()} (HTTP {error.status} {error.error_code})"
+        )
 
     wait_until_fired(jobs, "C-3PO")
     say("Job C-3PO fired; the scheduler removed it")

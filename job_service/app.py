@@ -51,9 +51,14 @@ async def trigger(name: str, request: Request) -> Response:
         say("Rejected job request '': empty job name")
         return JSONResponse({"error": "empty job name"}, status_code=REJECTED)
     body = await _read_limited(request)
-    record = {"name": name, "received_at": arrived, "method": request.method,
-              "path": request.url.path, "body": body.decode(errors="replace"),
-              "headers": dict(request.headers)}
+    record = {
+        "name": name,
+        "received_at": arrived,
+        "method": request.method,
+        "path": request.url.path,
+        "body": body.decode(errors="replace"),
+        "headers": dict(request.headers),
+    }
     try:
         job = parse_payload(body)
     except InvalidPayload as reason:
@@ -71,8 +76,13 @@ async def trigger(name: str, request: Request) -> Response:
         say("Received job request...")
         say(f"Starting droid: {job.droid}")
         say(f"Executing maintenance job: {job.task}")
-    record |= {"droid": job.droid, "task": job.task, "run": job.run, "delivery": delivery,
-               "repeat": repeat}
+    record |= {
+        "droid": job.droid,
+        "task": job.task,
+        "run": job.run,
+        "delivery": delivery,
+        "repeat": repeat,
+    }
     return _remember(record, 200, Response(status_code=200))
 
 

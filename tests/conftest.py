@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from workbook.apps import JobService, unique_name
-from workbook.processes import pid_alive, stop_all
-from workbook.scheduler import Scheduler
+from workbook.runtime.apps import JobService, unique_name
+from workbook.runtime.processes import pid_alive, stop_all
+from workbook.runtime.scheduler import Scheduler
 
 # Every process started during the tests inherits this mark; the orphan check looks for it.
 RUN_MARK = f"WORKBOOK_TEST_RUN={uuid.uuid4().hex}"
@@ -45,6 +45,17 @@ def job_name(job_service):
     yield make
     for name in names:
         job_service.jobs.delete(name)
+
+
+FOLDER_MARKS = {"unit", "runtime", "docs"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test carries the mark of its folder: tests/unit, tests/runtime or tests/docs."""
+    for item in items:
+        folder = Path(item.path).relative_to(Path(__file__).parent).parts[0]
+        if folder in FOLDER_MARKS:
+            item.add_marker(getattr(pytest.mark, folder))
 
 
 def marked_processes() -> list[str]:

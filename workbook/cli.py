@@ -1,14 +1,14 @@
 """`workbook`: the command line of the workbook (installed into .venv by `make`).
 
-    workbook run -f .                      like `dapr run -f .`: every app of dapr.yaml
-    workbook run --app-id ID [--app-port N] [--dapr-http-port N] -- CMD...
-                                           like `dapr run`: one app with its sidecar
-    workbook stop -f . | --app-id ID       end such a run
-    workbook scheduler start|stop|status   the scheduler in the background
-    workbook wait-for-trigger NAME --app-port N
-                                           wait until job_service has received job NAME
-    workbook notebooks run|check [NB...]   execute notebooks and save outputs / check them
-    workbook lab [--port N]                scheduler + JupyterLab on loopback (make lab)
+workbook run -f .                      like `dapr run -f .`: every app of dapr.yaml
+workbook run --app-id ID [--app-port N] [--dapr-http-port N] -- CMD...
+                                       like `dapr run`: one app with its sidecar
+workbook stop -f . | --app-id ID       end such a run
+workbook scheduler start|stop|status   the scheduler in the background
+workbook wait-for-trigger NAME --app-port N
+                                       wait until job_service has received job NAME
+workbook notebooks run|check [NB...]   execute notebooks and save outputs / check them
+workbook lab [--port N]                scheduler + JupyterLab on loopback (make lab)
 """
 
 from __future__ import annotations
@@ -19,13 +19,16 @@ from pathlib import Path
 
 import httpx
 
-from . import config, multiapp, scheduler
-from .waiting import WaitTimeout, wait_until
+from workbook import config
+from workbook.run import multiapp
+from workbook.runtime import scheduler
+from workbook.runtime.waiting import WaitTimeout, wait_until
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="workbook", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="workbook", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run dapr.yaml, or one app with its sidecar")
@@ -63,13 +66,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_run(args) -> int:
     if args.run_file:
-        return multiapp.run(multiapp.load_template(args.run_file),
-                            key=str(args.run_file.resolve()), exit_with=args.exit_with)
+        return multiapp.run(
+            multiapp.load_template(args.run_file),
+            key=str(args.run_file.resolve()),
+            exit_with=args.exit_with,
+        )
     if not (args.app_id and args.app_command):
         sys.exit("workbook run: give -f TEMPLATE, or --app-id ID -- COMMAND")
-    app = multiapp.AppSpec(app_id=args.app_id, app_dir=Path.cwd(), command=args.app_command,
-                           app_port=args.app_port, http_port=args.dapr_http_port,
-                           grpc_port=args.dapr_grpc_port)
+    app = multiapp.AppSpec(
+        app_id=args.app_id,
+        app_dir=Path.cwd(),
+        command=args.app_command,
+        app_port=args.app_port,
+        http_port=args.dapr_http_port,
+        grpc_port=args.dapr_grpc_port,
+    )
     return multiapp.run([app], key=args.app_id, exit_with=args.exit_with)
 
 
@@ -84,14 +95,18 @@ def cmd_scheduler(args) -> int:
     if args.action == "start":
         started = scheduler.start_background()
         state = "already running" if started.reused else "started"
-        print(f"scheduler {state}: gRPC {started.address}, health {started.healthz_url}, "
-              f"data in {started.data_dir}, log in {started.log_path}")
+        print(
+            f"scheduler {state}: gRPC {started.address}, health {started.healthz_url}, "
+            f"data in {started.data_dir}, log in {started.log_path}"
+        )
     elif args.action == "stop":
         print("scheduler stopped" if scheduler.stop_background() else "no scheduler to stop")
     else:
         healthy = scheduler.Scheduler().healthy()
-        print(f"scheduler {'healthy' if healthy else 'not running'} (Dapr "
-              f"{config.RUNTIME_VERSION}, {config.DAPR_BIN})")
+        print(
+            f"scheduler {'healthy' if healthy else 'not running'} (Dapr "
+            f"{config.RUNTIME_VERSION}, {config.DAPR_BIN})"
+        )
         return 0 if healthy else 1
     return 0
 
@@ -99,8 +114,11 @@ def cmd_scheduler(args) -> int:
 def cmd_wait_for_trigger(args) -> int:
     url = f"http://127.0.0.1:{args.app_port}/received"
     try:
-        got = wait_until(lambda: httpx.get(url, params={"name": args.name}, timeout=2).json(),
-                         timeout=args.timeout, what=f"job {args.name} to reach the app")
+        got = wait_until(
+            lambda: httpx.get(url, params={"name": args.name}, timeout=2).json(),
+            timeout=args.timeout,
+            what=f"job {args.name} to reach the app",
+        )
     except WaitTimeout as error:
         sys.exit(str(error))
     for trigger in got:
@@ -109,19 +127,27 @@ def cmd_wait_for_trigger(args) -> int:
 
 
 def cmd_lab(args) -> int:
-    from .jupyter import run_lab
+    from workbook.notebooks.lab_server import run_lab
 
     return run_lab(args.port, args.root)
 
 
 def cmd_notebooks(args) -> int:
-    from . import nbtools  # nbclient is a dev dependency: import it only here
+    from workbook.notebooks import (
+        execute as nbtools,
+    )  # nbclient is a dev dependency: import it only here
 
     return nbtools.main(args.action, args.paths)
 
 
-COMMANDS = {"lab": cmd_lab, "notebooks": cmd_notebooks, "run": cmd_run, "stop": cmd_stop,
-            "scheduler": cmd_scheduler, "wait-for-trigger": cmd_wait_for_trigger}
+COMMANDS = {
+    "lab": cmd_lab,
+    "notebooks": cmd_notebooks,
+    "run": cmd_run,
+    "stop": cmd_stop,
+    "scheduler": cmd_scheduler,
+    "wait-for-trigger": cmd_wait_for_trigger,
+}
 
 if __name__ == "__main__":
     sys.exit(main())
