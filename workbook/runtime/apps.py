@@ -23,7 +23,10 @@ def unique_name(prefix: str) -> str:
 
 class AppWithSidecar:
     """An HTTP app process and its own daprd. The app starts first (until its GET /healthz
-    answers 200), then the sidecar, which finds the app on its port; stop() ends both."""
+    answers 200), then the sidecar, which finds the app on its port; stop() ends both.
+
+    `scheduler` is a Scheduler (the sidecar then needs no placement) or a ControlPlane (the
+    sidecar also connects to its placement, as under `dapr run`)."""
 
     def __init__(
         self,
@@ -40,6 +43,9 @@ class AppWithSidecar:
         self.app_port = app_port or free_port()
         label = label or app_id  # replicas share an app ID, so their logs need own labels
         log_dir = Path(log_dir or config.STATE_DIR / "logs")
+        sidecar_options.setdefault(
+            "placement_address", getattr(scheduler, "placement_address", None)
+        )
         self.sidecar = Sidecar(
             app_id,
             scheduler_address=scheduler.address,

@@ -1,7 +1,18 @@
 """The Dapr scheduler service: keeps jobs in its embedded etcd and fires them at sidecars.
 
-`dapr init --slim` starts nothing, so the workbook starts the scheduler itself. One that is
-already healthy on the same ports is reused and left running.
+`dapr init --slim` starts nothing, so the workbook can start the scheduler itself; one that is
+already running on its gRPC port (from `dapr init`, another run of the workbook, or started by
+hand) is found by its gRPC port AND its real health endpoint (detect.py), reused, and left
+running. Something else on the port is a clear error (detect.PortTaken) naming its pid.
+
+    Scheduler()                  the default one: gRPC 50006, health 58081, metrics 59091,
+                                 etcd 2379/2380, all on loopback (the ports of `dapr init`)
+    Scheduler.isolated(dir)      free ports and a fresh data directory (tests, experiments)
+    .start() / .stop() / .kill() see dapr_service.py; kill() is SIGKILL only (a real crash)
+    .address, .healthz_url, .reused, .data_dir, .log_path
+
+The scheduler together with placement, and the background pair of `make scheduler`, are in
+controlplane.py (ControlPlane, start_background, stop_background).
 """
 
 from __future__ import annotations
@@ -10,20 +21,23 @@ import tempfile
 from pathlib import Path
 
 from workbook import config
-from workbook.runtime.processes import ManagedProcess, free_port, group_alive, stop_group
-from workbook.runtime.waiting import http_status, wait_until
+from workbook.runtime.dapr_service import ControlPlaneService
+from workbook.runtime.processes import free_port
 
 DEFAULT_PORTS = {
     "port": 50006,
-    "healthz_port": 8080,
-    "metrics_port": 9090,
+    "healthz_port": 58081,
+    "metrics_port": 59091,
     "etcd_client_port": 2379,
     "etcd_peer_port": 2380,
 }
 
 
-class Scheduler:
+class Scheduler(ControlPlaneService):
     """One scheduler process with its own ports and etcd data directory."""
+
+    service = "scheduler"
+    DEFAULT_PORTS = DEFAULT_PORTS
 
     def __init__(
         self,
@@ -31,17 +45,16 @@ class Scheduler:
         data_dir: Path | None = None,
         log_path: Path | None = None,
         scheduler_id: str = "dapr-scheduler-server-0",
+        outlive_parent: bool = False,
         **ports: int,
     ):
-        unknown = set(ports) - set(DEFAULT_PORTS)
-        if unknown:
-            raise TypeError(f"unknown port names: {sorted(unknown)}")
-        self.ports = {**DEFAULT_PORTS, **ports}
         self.id = scheduler_id
         self.data_dir = Path(data_dir or config.STATE_DIR / "scheduler" / "data")
-        self.log_path = Path(log_path or self.data_dir.parent / "scheduler.log")
-        self.process: ManagedProcess | None = None
-        self.reused = False
+        super().__init__(
+            log_path=Path(log_path or self.data_dir.parent / "scheduler.log"),
+            outlive_parent=outlive_parent,
+            **ports,
+        )
 
     @classmethod
     def isolated(cls, base_dir: Path | None = None) -> Scheduler:
@@ -51,16 +64,11 @@ class Scheduler:
         return cls(data_dir=base / "data", log_path=base / "scheduler.log", **ports)
 
     @property
-    def address(self) -> str:
-        """What daprd's --scheduler-host-address takes."""
-        return f"127.0.0.1:{self.ports['port']}"
+    def scheduler_address(self) -> str:
+        return self.address
 
-    @property
-    def healthz_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['healthz_port']}/healthz"
-
-    def healthy(self) -> bool:
-        return http_status(self.healthz_url, timeout=0.5) == 200
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
 
     def args(self) -> list[str]:
         p = self.ports
@@ -92,40 +100,6 @@ class Scheduler:
             "info",
         ]
 
-    def start(self, timeout: float = 60) -> Scheduler:
-        """Start it and wait for /healthz; reuse one that already answers on these ports."""
-        if self.healthy():
-            self.reused = True
-            return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = ManagedProcess("scheduler", self.args(), log_path=self.log_path).start()
-        wait_until(self._up, timeout=timeout, what=f"the scheduler at {self.healthz_url}")
-        self.reused = False
-        return self
-
-    def _up(self) -> bool:
-        if self.process and not self.process.alive():
-            raise RuntimeError(f"the scheduler exited; its log:\n{self.process.tail()}")
-        return self.healthy()
-
-    def stop(self, timeout: float = 10) -> None:
-        """Stop it if this object started it (a reused scheduler keeps running)."""
-        if self.process:
-            self.process.stop(timeout=timeout)
-            self.process = None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would: for durability experiments."""
-        if self.process:
-            self.process.stop(timeout=0)
-            self.process = None
-
-    def __enter__(self) -> Scheduler:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def _tmp_root() -> Path:
     root = config.STATE_DIR / "tmp"
@@ -133,30 +107,15 @@ def _tmp_root() -> Path:
     return root
 
 
-# --- a scheduler in the background, for `make scheduler` / `make stop` and JupyterLab ---------
+def start_background(timeout: float = 60):
+    """Start (or reuse) the default scheduler AND placement, left running: `make scheduler`."""
+    from workbook.runtime import controlplane
 
-PID_FILE = config.STATE_DIR / "scheduler" / "scheduler.pid"
-
-
-def start_background(timeout: float = 60) -> Scheduler:
-    """Start the default scheduler and leave it running after this process exits."""
-    scheduler = Scheduler()
-    scheduler.start(timeout=timeout)
-    if scheduler.process:
-        PID_FILE.write_text(str(scheduler.process.pid))
-        scheduler.process.detach()
-    return scheduler
+    return controlplane.start_background(timeout=timeout)
 
 
 def stop_background(timeout: float = 10) -> bool:
-    """Stop a scheduler that start_background started. True if one was running."""
-    try:
-        pgid = int(PID_FILE.read_text())
-    except (FileNotFoundError, ValueError):
-        return False
-    if not group_alive(pgid):
-        PID_FILE.unlink(missing_ok=True)
-        return False
-    stop_group(pgid, timeout=timeout)
-    PID_FILE.unlink(missing_ok=True)
-    return True
+    """Stop what start_background started. True if anything was running."""
+    from workbook.runtime import controlplane
+
+    return bool(controlplane.stop_background(timeout=timeout))

@@ -1,4 +1,15 @@
-"""daprd, the Dapr sidecar: one per app instance, bound to loopback."""
+"""daprd, the Dapr sidecar: one per app instance, bound to loopback.
+
+    Sidecar(app_id, scheduler_address="127.0.0.1:50006",
+            placement_address="127.0.0.1:50005",   # None (default): no placement at all
+            app_port=..., api_token=..., app_api_token=...)
+
+`placement_address=None` passes `--placement-host-address ""` (daprd then needs no placement,
+which the Jobs API does not use); `dapr run` passes localhost:50005, so a sidecar that should
+behave as under the CLI takes `ControlPlane().placement_address` (controlplane.py).
+Tokens reach daprd and the app only when given here: a DAPR_API_TOKEN / APP_API_TOKEN in the
+environment that started the workbook is not inherited (processes.child_environment).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +28,7 @@ class Sidecar:
         app_id: str,
         *,
         scheduler_address: str,
+        placement_address: str | None = None,
         app_port: int | None = None,
         http_port: int | None = None,
         grpc_port: int | None = None,
@@ -30,6 +42,7 @@ class Sidecar:
     ):
         self.app_id = app_id
         self.scheduler_address = scheduler_address
+        self.placement_address = placement_address
         self.app_port = app_port
         self.http_port = http_port or free_port()
         self.grpc_port = grpc_port or free_port()
@@ -72,7 +85,7 @@ class Sidecar:
             "--scheduler-host-address",
             self.scheduler_address,
             "--placement-host-address",
-            "",
+            self.placement_address or "",
             "--app-protocol",
             self.app_protocol,
             "--log-level",

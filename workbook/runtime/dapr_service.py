@@ -1,0 +1,121 @@
+"""What the scheduler and placement services share: ports, start-or-reuse, health, stop, crash.
+
+A subclass names its binary (`service`), its `DEFAULT_PORTS` (a `port` for gRPC and a
+`healthz_port` at least) and its command line (`args()`).
+
+    service.start()    reuse the healthy one already on `port` (see detect.py), else start one
+                       and wait for GET /healthz = 200; something else on the port: PortTaken
+    service.reused     True if it was already running (then stop() leaves it alone)
+    service.stop()     SIGTERM then SIGKILL, only if this object started it
+    service.kill()     SIGKILL only, as a crash would
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbook.runtime import detect
+from workbook.runtime.processes import ManagedProcess
+from workbook.runtime.waiting import http_status, wait_until
+
+
+class ControlPlaneService:
+    service = "?"  # the binary's name in ~/.dapr/bin, and the name in messages
+    DEFAULT_PORTS: dict[str, int] = {}
+
+    def __init__(self, *, log_path: Path, outlive_parent: bool = False, **ports: int):
+        unknown = set(ports) - set(self.DEFAULT_PORTS)
+        if unknown:
+            raise TypeError(f"unknown port names: {sorted(unknown)}")
+        self.ports = {**self.DEFAULT_PORTS, **ports}
+        self.log_path = Path(log_path)
+        self.outlive_parent = outlive_parent  # a background service: no parent-death signal
+        self.process: ManagedProcess | None = None
+        self.reused = False
+        self.found: detect.Found | None = None  # what was reused, if anything
+
+    @property
+    def address(self) -> str:
+        """host:port of its gRPC API (what daprd's --scheduler/placement-host-address take)."""
+        return f"127.0.0.1:{self.ports['port']}"
+
+    @property
+    def healthz_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['healthz_port']}/healthz"
+
+    def healthy(self) -> bool:
+        return http_status(self.healthz_url, timeout=0.5) == 200
+
+    def args(self) -> list[str]:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Create what the process needs before it starts (e.g. a data directory)."""
+
+    def find_running(self) -> detect.Found | None:
+        """The healthy service already on this gRPC port (PortTaken if something else is)."""
+        return detect.find(self.service, self.ports["port"])
+
+    def launch(self) -> ControlPlaneService:
+        """Reuse a running one, or start the process without waiting for it to be healthy."""
+        found = self.find_running()
+        if found:
+            self.reused, self.found = True, found
+            self.ports["healthz_port"] = found.health_port
+            return self
+        self.prepare()
+        self.process = ManagedProcess(
+            self.service, self.args(), log_path=self.log_path, outlive_parent=self.outlive_parent
+        ).start()
+        detect.write_record(
+            self.service, self.ports["port"], self.ports["healthz_port"], self.process.pid
+        )
+        self.reused, self.found = False, None
+        return self
+
+    def wait_healthy(self, timeout: float = 60) -> ControlPlaneService:
+        if self.reused:
+            return self
+        wait_until(self._up, timeout=timeout, what=f"the {self.service} at {self.healthz_url}")
+        return self
+
+    def start(self, timeout: float = 60):
+        """Start it and wait for /healthz; reuse a healthy one already on this gRPC port."""
+        return self.launch().wait_healthy(timeout)
+
+    def _up(self) -> bool:
+        if self.process and not self.process.alive():
+            raise RuntimeError(f"the {self.service} exited; its log:\n{self.process.tail()}")
+        return self.healthy() and detect.grpc_port_open(self.ports["port"])
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop it if this object started it (a reused one keeps running)."""
+        if self.process:
+            pid = self.process.pid
+            self.process.stop(timeout=timeout)
+            detect.remove_record(self.service, self.ports["port"], pid)
+            self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL only, as a crash would (for durability experiments)."""
+        if self.process:
+            pid = self.process.pid
+            self.process.kill()
+            detect.remove_record(self.service, self.ports["port"], pid)
+            self.process = None
+
+    def describe(self) -> str:
+        """One line: what runs where, and whether it was reused."""
+        if self.reused and self.found:
+            return (
+                f"{self.service} already running ({self.found.holder}), reused at "
+                f"{self.address}, health {self.healthz_url}"
+            )
+        pid = self.process.pid if self.process else None
+        return f"{self.service} started (pid {pid}) at {self.address}, health {self.healthz_url}"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
