@@ -29,6 +29,9 @@ class Lab:
     scheduler: Scheduler
     service: JobService
     names: list[str] = field(default_factory=list)
+    # What exercises and demonstrations started besides job_service (their own apps and
+    # sidecars): clean-up calls each, newest first.
+    closers: list = field(default_factory=list)
 
     @property
     def jobs(self):
@@ -48,6 +51,10 @@ class Lab:
         """A job name unique to this run; clean-up deletes it."""
         self.names.append(unique_name(prefix))
         return self.names[-1]
+
+    def on_cleanup(self, close) -> None:
+        """Call `close()` at clean-up (for an app or sidecar a lesson started itself)."""
+        self.closers.append(close)
 
     def wait_for_trigger(self, name: str, *, count: int = 1, timeout: float = 10) -> list[dict]:
         return self.service.wait_for_trigger(name, count=count, timeout=timeout)
@@ -94,6 +101,9 @@ def cleanup() -> None:
     lab, _current = _current, None
     if lab:
         last_cleanup = {"app_id": lab.service.app_id, "names": list(lab.names)}
+        for close in reversed(lab.closers):
+            with contextlib.suppress(Exception):  # clean-up goes on whatever one of them did
+                close()
         for name in lab.names:
             # If the sidecar is already gone the job stays; tests catch that with jobs_left().
             with contextlib.suppress(httpx.HTTPError):

@@ -1,11 +1,16 @@
 """Notebooks as code: execute them against the real runtime, store clean outputs, check them.
 
-workbook notebooks run [NB...]    execute and save with outputs (metadata stripped)
-workbook notebooks check [NB...]  fail on missing outputs, errors, stale metadata
+workbook notebooks run [NB...]    execute and save with outputs (metadata stripped), and record
+                                  each notebook's run time in notebooks/run_times.json
+workbook notebooks check [NB...]  fail on missing outputs, errors, stale metadata, a broken
+                                  course structure (objectives, exercises, "Next" link)
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import time
 from pathlib import Path
 
@@ -13,9 +18,16 @@ import nbformat
 from nbclient import NotebookClient
 
 from workbook.config import ROOT
+from workbook.notebooks.solutions import find_exercises, notebook_number, wrong_answers
 
 NOTEBOOKS = ROOT / "notebooks"
+# Seconds each notebook took in its last `workbook notebooks run`: the one place run times live
+# (notebook 00's learning path and the README's table are checked against it).
+RUN_TIMES = NOTEBOOKS / "run_times.json"
 KEPT_NOTEBOOK_METADATA = {"kernelspec", "language_info"}
+OBJECTIVES = "In this notebook you will"
+NEXT_LINK = re.compile(r"Next:\s*\[[^\]]+\]\((\d\d_[\w]+\.ipynb)\)")
+MIN_EXERCISES = 2
 
 
 def notebook_paths(names: list[str] | None = None) -> list[Path]:
@@ -38,11 +50,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def execute(
-    path: Path, *, timeout: int = 300, runs: int = 1, after: str | None = None
-) -> tuple[nbformat.NotebookNode, float, list]:
-    """Run every cell `runs` times in one kernel (a re-run must work too), then the code
-    `after` if given; return the notebook, the seconds it took, and the outputs of `after`."""
+def execute(path: Path, *, timeout: int = 300) -> tuple[nbformat.NotebookNode, float]:
+    """Run every cell as stored in one kernel; return the notebook and the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -51,17 +60,59 @@ def execute(
         resources={"metadata": {"path": str(path.parent)}},
     )
     started = time.monotonic()
-    extra = nbformat.v4.new_code_cell(after or "")
     with client.setup_kernel():
-        for _ in range(runs):
-            for index, cell in enumerate(nb.cells):
-                client.execute_cell(cell, index)
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
         seconds = time.monotonic() - started
-        if after:
-            nb.cells.append(extra)
-            client.execute_cell(extra, len(nb.cells) - 1)
-            nb.cells.pop()
-    return nb, seconds, extra.get("outputs", [])
+    return nb, seconds
+
+
+def run_times() -> dict[str, float]:
+    """{notebook file name: seconds of its last stored run}."""
+    return json.loads(RUN_TIMES.read_text()) if RUN_TIMES.exists() else {}
+
+
+def record_run_time(name: str, seconds: float) -> None:
+    """Update one notebook's entry (re-read first: others may run other notebooks meanwhile)."""
+    times = run_times() | {name: round(seconds, 1)}
+    partial = RUN_TIMES.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(dict(sorted(times.items())), indent=2) + "\n")
+    partial.replace(RUN_TIMES)
+
+
+def course_problems(path: Path, nb: nbformat.NotebookNode) -> list[str]:
+    """What the course asks of every notebook: objectives first, exercises with a WRONG answer
+    each, clean-up, a linked "Next", no word a learner cannot know."""
+    found = []
+    markdown = [c for c in nb.cells if c.cell_type == "markdown"]
+    if not markdown or OBJECTIVES not in nb.cells[0].source:
+        found.append(f"the first cell does not state objectives ({OBJECTIVES!r} ...)")
+    exercises, structure = find_exercises(nb)
+    found += structure
+    if len(exercises) < MIN_EXERCISES:
+        found.append(f"{len(exercises)} exercise(s); the course asks for at least {MIN_EXERCISES}")
+    number = notebook_number(path)
+    wrong = wrong_answers(number)
+    for exercise in exercises:
+        if not exercise.id.startswith(f"{number}."):
+            found.append(f"exercise {exercise.id}: its id should start with '{number}.'")
+        if exercise.id not in wrong:
+            found.append(f"exercise {exercise.id}: no WRONG answer in checks/nb{number:02d}.py")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not code or "lab.cleanup()" not in code[-1].source:
+        found.append("the last code cell is not the clean-up (lab.cleanup())")
+    links = NEXT_LINK.findall(markdown[-1].source) if markdown else []
+    if not links:
+        found.append('the last cell has no linked "Next: [NN · title](NN_file.ipynb)"')
+    for link in links:
+        if not (path.parent / link).exists():
+            found.append(f'"Next" links to {link}, which does not exist')
+    text = "\n".join(c.source for c in nb.cells) + "".join(
+        o.get("text", "") for c in code for o in c.get("outputs", [])
+    )
+    if re.search(r"\bseed", text, re.IGNORECASE):
+        found.append('the word "seed" appears (name the real document instead)')
+    return found
 
 
 def problems(path: Path) -> list[str]:
@@ -83,16 +134,18 @@ def problems(path: Path) -> list[str]:
                 found.append(f"code cell {i}: stored error {output.ename}: {output.evalue}")
     if code and not any(c.outputs for c in code):
         found.append("no stored outputs: run `make notebooks` and commit the result")
-    return found
+    return found + course_problems(path, nb)
 
 
 def main(action: str, names: list[str] | None = None) -> int:
-    paths = notebook_paths(names)
+    # 00 last: its learning path renders the run times the others just measured.
+    paths = sorted(notebook_paths(names), key=lambda p: p.name.startswith("00_"))
     failed = 0
     for path in paths:
         if action == "run":
-            nb, seconds, _ = execute(path)
+            nb, seconds = execute(path)
             nbformat.write(clean(nb), path)
+            record_run_time(path.name, seconds)
             print(f"{path.name}: executed in {seconds:.1f} s, saved")
         else:
             for problem in problems(path):

@@ -1,0 +1,86 @@
+"""The learning path: each notebook's title and objective, with its measured run time.
+
+The run times come from notebooks/run_times.json, which `workbook notebooks run` writes from
+the real execution of each notebook: notebook 00 renders its table from it, and a test checks
+the README's table against it, so the course states each time in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workbook.config import ROOT
+
+RUN_TIMES = ROOT / "notebooks" / "run_times.json"
+
+# file -> (title, what the learner can do after it)
+PATH = {
+    "00_start_here.ipynb": (
+        "Start here",
+        "say what Dapr, a sidecar, an app ID, a namespace and the scheduler are; call your "
+        "sidecar yourself",
+    ),
+    "01_schedule_get_delete.ipynb": (
+        "Schedule, get and delete",
+        "schedule a job with a plain HTTP request, read it back, watch its trigger arrive, "
+        "delete a job before it fires",
+    ),
+    "02_handling_triggers.ipynb": (
+        "Handling triggers",
+        "write a trigger handler, know what Dapr sends and what your status code makes it do, "
+        "make a repeated delivery harmless, pick the right sidecar",
+    ),
+    "03_schedules.ipynb": (
+        "Schedules",
+        "choose dueTime, @every, cron, CRON_TZ, repeats and ttl, and predict when a job fires",
+    ),
+    "04_failure_policies.ipynb": (
+        "Failure policies",
+        "predict which answers Dapr retries, how often and how far apart, and choose a policy",
+    ),
+    "05_overwrite_and_errors.ipynb": (
+        "Overwrite and errors",
+        "replace a job on purpose, and read what each mistake's error says",
+    ),
+    "06_python_sdk.ipynb": (
+        "The Python SDK",
+        "schedule and receive jobs with DaprClient and dapr-ext-grpc, across gRPC and HTTP",
+    ),
+    "07_durability_and_replicas.ipynb": (
+        "Durability and replicas",
+        "know what survives a crashed scheduler or sidecar, and how replicas share triggers",
+    ),
+    "08_jobs_vs_cron_binding.ipynb": (
+        "Jobs vs the cron binding",
+        "choose between a job and the cron input binding for a recurring task",
+    ),
+    "09_performance.ipynb": (
+        "Performance",
+        "measure how late triggers are and how fast jobs can be scheduled, and read the bench",
+    ),
+}
+
+
+def run_times(path: Path = RUN_TIMES) -> dict[str, float]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def about(seconds: float) -> str:
+    """How the course states a run time: '~12 s' (to 5 s from a minute on)."""
+    if seconds >= 60:
+        return f"~{round(seconds / 5) * 5:.0f} s"
+    return f"~{max(1, round(seconds)):.0f} s"
+
+
+def learning_path_markdown() -> str:
+    """The learning path as a markdown table, with each notebook's measured run time."""
+    times = run_times()
+    rows = ["| notebook | after it you can | run time |", "| --- | --- | --- |"]
+    for file, (title, objective) in PATH.items():
+        number = file[:2]
+        measured = about(times[file]) if file in times else "not measured yet"
+        rows.append(f"| [{number} · {title}]({file}) | {objective} | {measured} |")
+    total = sum(times.get(file, 0) for file in PATH)
+    rows.append(f"| all ten | | {about(total)} |")
+    return "\n".join(rows)
