@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from workbook.runtime.apps import JobService, unique_name
-from workbook.runtime.processes import pid_alive, stop_all
+from workbook.runtime.processes import stop_all
 from workbook.runtime.scheduler import Scheduler
 
 # Every process started during the tests inherits this mark; the orphan check looks for it.
@@ -58,22 +58,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, folder))
 
 
-def marked_processes() -> list[str]:
-    """Live processes that carry this test run's mark in their environment."""
+def marked_processes() -> list[psutil.Process]:
+    """Live processes (zombies excluded) that carry this test run's mark in their environment."""
+    mark_name, mark_value = RUN_MARK.split("=", 1)
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    for process in psutil.process_iter(["pid", "status"]):
+        if process.pid == os.getpid() or process.info["status"] == psutil.STATUS_ZOMBIE:
             continue
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            if RUN_MARK.encode() not in environ:
-                continue
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
-        except OSError:
-            continue
-        if pid_alive(int(entry.name)):
-            found.append(f"{entry.name}: {cmd}")
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get(mark_name) == mark_value:
+                found.append(process)
     return found
+
+
+def describe(process: psutil.Process) -> str:
+    try:
+        return f"{process.pid}: {' '.join(process.cmdline())[:120]}"
+    except psutil.Error:
+        return f"{process.pid}: (gone)"
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -82,8 +84,9 @@ def pytest_sessionfinish(session, exitstatus):
     left = marked_processes()
     if left:
         print("\nORPHANS: these processes started by the tests are still running:")
-        print("\n".join(f"  {line}" for line in left))
+        print("\n".join(f"  {describe(process)}" for process in left))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        for line in left:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        for process in left:
+            # psutil checks the pid still names the process it found (same create_time).
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()

@@ -21,7 +21,6 @@ import httpx
 
 from workbook import config
 from workbook.run import multiapp
-from workbook.runtime import scheduler
 from workbook.runtime.waiting import WaitTimeout, wait_until
 
 
@@ -92,22 +91,37 @@ def cmd_stop(args) -> int:
 
 
 def cmd_scheduler(args) -> int:
+    """The control plane (scheduler AND placement) in the background: start, stop, status."""
+    from workbook.runtime import controlplane, detect
+
     if args.action == "start":
-        started = scheduler.start_background()
-        state = "already running" if started.reused else "started"
-        print(
-            f"scheduler {state}: gRPC {started.address}, health {started.healthz_url}, "
-            f"data in {started.data_dir}, log in {started.log_path}"
-        )
+        try:
+            plane = controlplane.start_background()
+        except (detect.PortTaken, FileNotFoundError) as error:
+            sys.exit(f"workbook scheduler start: {error}")
+        for line in plane.describe():
+            print(line)
+        if not plane.scheduler.reused:
+            scheduler = plane.scheduler
+            print(f"scheduler data in {scheduler.data_dir}, logs in {scheduler.log_path}")
+        if plane.reused:
+            print("nothing started: `make stop` will leave these running")
     elif args.action == "stop":
-        print("scheduler stopped" if scheduler.stop_background() else "no scheduler to stop")
-    else:
-        healthy = scheduler.Scheduler().healthy()
+        stopped = controlplane.stop_background()
         print(
-            f"scheduler {'healthy' if healthy else 'not running'} (Dapr "
-            f"{config.RUNTIME_VERSION}, {config.DAPR_BIN})"
+            ", ".join(f"{name} stopped" for name in stopped)
+            if stopped
+            else "nothing to stop: no scheduler or placement started by `workbook scheduler start`"
         )
-        return 0 if healthy else 1
+        for _, running, line in controlplane.status():
+            if running:
+                print(f"{line}: not started by `workbook scheduler start`, left running")
+    else:
+        lines = controlplane.status()
+        for _, _, line in lines:
+            print(line)
+        print(f"(Dapr {config.RUNTIME_VERSION}, {config.DAPR_BIN})")
+        return 0 if all(running for _, running, _ in lines) else 1
     return 0
 
 

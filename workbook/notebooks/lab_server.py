@@ -1,22 +1,39 @@
-"""`workbook lab` / `make lab`: the scheduler plus JupyterLab on loopback, opened at notebook 01.
+"""`workbook lab` / `make lab`: the control plane plus JupyterLab on loopback, at notebook 01.
 
-Ctrl-C (or SIGTERM) stops JupyterLab, which shuts down its kernels; each kernel's exit stops
-the sidecars and apps its notebook started; then the scheduler this command started stops.
+Start: end what a killed earlier lab left running (processes.end_leftovers), then start or
+reuse the scheduler and placement (controlplane.ControlPlane), then JupyterLab. Its token is
+in a file only this user may read (JUPYTER_TOKEN_FILE), never on a command line.
+
+Stop: SIGINT (Ctrl-C), SIGTERM or SIGHUP (the terminal closed) stops JupyterLab, which shuts
+down its kernels; each kernel's exit stops the sidecars and apps its notebook started; then
+the services this command started stop (reused ones keep running). If this process is killed
+outright (SIGKILL), its children get a parent-death signal (Linux), and the ledger lets the
+next start end whatever is left.
+
+Kernels find the control plane in WORKBOOK_SCHEDULER_ADDRESS / WORKBOOK_PLACEMENT_ADDRESS.
+`WORKBOOK_CONTROL_PLANE=isolated` puts both services on free ports (for tests).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
-import signal
 import sys
 import threading
 from pathlib import Path
 
 from workbook import config
-from workbook.runtime.processes import ManagedProcess, free_port, port_in_use
-from workbook.runtime.scheduler import Scheduler
+from workbook.runtime.controlplane import ControlPlane
+from workbook.runtime.processes import (
+    ManagedProcess,
+    end_leftovers,
+    free_port,
+    on_stop_signals,
+    port_in_use,
+    restore_signals,
+)
 from workbook.runtime.waiting import http_status, wait_until
 
 FIRST_NOTEBOOK = "01_schedule_get_delete.ipynb"
@@ -40,7 +57,7 @@ def write_settings() -> None:
             path.write_text(json.dumps(values, indent=2))
 
 
-def lab_command(port: int, token: str, root: Path) -> list[str]:
+def lab_command(port: int, root: Path) -> list[str]:
     as_root = ["--allow-root"] if os.geteuid() == 0 else []  # CI machines run as root
     return [
         sys.executable,
@@ -51,7 +68,6 @@ def lab_command(port: int, token: str, root: Path) -> list[str]:
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}",
         f"--LabApp.user_settings_dir={SETTINGS_DIR}",
@@ -63,28 +79,56 @@ def lab_command(port: int, token: str, root: Path) -> list[str]:
     ]
 
 
+def say(line: str) -> None:
+    """Print a status line; a closed terminal (SIGHUP) must not stop the clean-up."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"[workbook] {line}", flush=True)
+
+
+def write_token_file(token: str) -> Path:
+    path = config.STATE_DIR / "jupyterlab" / "token"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token)
+    return path
+
+
+def control_plane() -> ControlPlane:
+    if os.environ.get("WORKBOOK_CONTROL_PLANE") == "isolated":
+        return ControlPlane.isolated()
+    return ControlPlane()
+
+
 def run_lab(port: int = 8888, root: Path | None = None) -> int:
     if port_in_use(port):
         port = free_port()
-    token = secrets.token_hex(16)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-
-    scheduler = Scheduler().start()
-    print(
-        f"[workbook] scheduler {'reused' if scheduler.reused else 'started'} "
-        f"at {scheduler.address}",
-        flush=True,
-    )
-    root = Path(root or config.ROOT / "notebooks").resolve()
-    write_settings()
-    jupyter = ManagedProcess(
-        "jupyterlab",
-        lab_command(port, token, root),
-        log_path=config.STATE_DIR / "logs" / "jupyterlab.log",
-    ).start()
+    previous = on_stop_signals(lambda signum: stop.set())
+    plane: ControlPlane | None = None
+    jupyter: ManagedProcess | None = None
+    token_file: Path | None = None
     try:
+        end_leftovers(report=say)
+        plane = control_plane().start()
+        for line in plane.describe():
+            say(line)
+        root = Path(root or config.ROOT / "notebooks").resolve()
+        write_settings()
+        token = secrets.token_hex(16)
+        token_file = write_token_file(token)
+        jupyter = ManagedProcess(
+            "jupyterlab",
+            lab_command(port, root),
+            log_path=config.STATE_DIR / "logs" / "jupyterlab.log",
+            env={
+                "JUPYTER_TOKEN": "",  # one exported in the shell would win over the file
+                "JUPYTER_TOKEN_FILE": str(token_file),
+                "WORKBOOK_SCHEDULER_ADDRESS": plane.scheduler_address,
+                "WORKBOOK_PLACEMENT_ADDRESS": plane.placement_address,
+            },
+        ).start()
 
         def ready():
             if not jupyter.alive():
@@ -94,24 +138,20 @@ def run_lab(port: int = 8888, root: Path | None = None) -> int:
         wait_until(ready, timeout=120, what="JupyterLab to start")
         if stop.is_set():
             return 0
-        print(
-            f"[workbook] JupyterLab is ready: http://127.0.0.1:{port}/lab/tree/"
-            f"{FIRST_NOTEBOOK}?token={token}",
-            flush=True,
-        )
-        print(
-            "[workbook] Ctrl-C stops JupyterLab, its kernels and everything they started",
-            flush=True,
-        )
+        say(f"JupyterLab is ready: http://127.0.0.1:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}")
+        say("Ctrl-C stops JupyterLab, its kernels and everything they started")
         while not stop.wait(0.5):
             if not jupyter.alive():
-                print(f"[workbook] JupyterLab exited; its log:\n{jupyter.tail()}", flush=True)
+                say(f"JupyterLab exited; its log:\n{jupyter.tail()}")
                 return 1
         return 0
     finally:
-        jupyter.stop(timeout=20)  # SIGTERM: the server shuts its kernels down first
-        scheduler.stop()
-        print(
-            "[workbook] JupyterLab stopped" + ("" if scheduler.reused else ", scheduler stopped"),
-            flush=True,
-        )
+        if jupyter:
+            jupyter.stop(timeout=20)  # SIGTERM: the server shuts its kernels down first
+        if plane:
+            plane.stop()
+        if token_file:
+            token_file.unlink(missing_ok=True)
+        stopped = [s.service for s in (plane.services if plane else ()) if not s.reused]
+        say("JupyterLab stopped" + "".join(f", {name} stopped" for name in stopped))
+        restore_signals(previous)
