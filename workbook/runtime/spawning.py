@@ -38,8 +38,9 @@ def child_environment(explicit: dict[str, str] | None) -> dict[str, str]:
     if held_back and not _token_note_shown:
         _token_note_shown = True
         print(
-            f"[workbook] {' and '.join(held_back)} from your environment is not passed to the "
-            "sidecars and apps the workbook starts (give api_token=/app_api_token= to use one)",
+            f"[workbook] {' and '.join(held_back)} from your environment "
+            f"{'is' if len(held_back) == 1 else 'are'} not passed to the sidecars and apps the "
+            "workbook starts (give api_token=/app_api_token= to use one)",
             file=sys.stderr,
             flush=True,
         )
