@@ -57,20 +57,29 @@ def wait_until_fired(jobs: JobsClient, name: str, timeout: float = WAIT_LIMIT_S)
         time.sleep(0.1)
 
 
+# Jobs this run has scheduled and that have neither fired nor been deleted yet.
+pending: set[str] = set()
+
+
+def schedule(jobs: JobsClient, name: str, due: str, data: dict) -> None:
+    jobs.schedule(name, due_time=due, data=data)
+    pending.add(name)
+    say(f"Job Scheduled: {name}")
+
+
 def storyline(jobs: JobsClient) -> None:
-    jobs.schedule("R2-D2", due_time="2s", data=R2D2)
-    say("Job Scheduled: R2-D2")
+    schedule(jobs, "R2-D2", "2s", R2D2)
     wait_until_fired(jobs, "R2-D2")
+    pending.discard("R2-D2")
     say("Job R2-D2 fired; the scheduler removed it")
 
-    jobs.schedule("C-3PO", due_time=C3PO_DUE, data=C3PO)
-    say("Job Scheduled: C-3PO")
+    schedule(jobs, "C-3PO", C3PO_DUE, C3PO)
     details = jobs.http.get("C-3PO")  # the raw JSON the sidecar returns
     say(f"Job details: {details.text}")
 
-    jobs.schedule("BB-8", due_time="60s", data=BB8)
-    say("Job Scheduled: BB-8")
+    schedule(jobs, "BB-8", "60s", BB8)
     jobs.delete("BB-8")
+    pending.discard("BB-8")
     say("Job Deleted: BB-8")
     try:
         jobs.get("BB-8")
@@ -81,24 +90,52 @@ def storyline(jobs: JobsClient) -> None:
         )
 
     wait_until_fired(jobs, "C-3PO")
+    pending.discard("C-3PO")
     say("Job C-3PO fired; the scheduler removed it")
 
 
-def main() -> int:
-    # Stopped by `workbook stop`/Ctrl-C (SIGTERM): exit through `finally`, deleting our jobs.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    wait_for_sidecar()
-    with JobsClient(SIDECAR, api_token=API_TOKEN) as jobs:
-        for name in ("R2-D2", "C-3PO", "BB-8"):
-            jobs.delete(name)  # a job left by an interrupted run would answer 409
-        try:
-            storyline(jobs)
-        except DaprError as error:
-            say(f"Error: {error}")
-            return 1
-        finally:
-            for name in ("R2-D2", "C-3PO", "BB-8"):
+def delete_left_by_earlier_run(jobs: JobsClient) -> None:
+    """A job an interrupted run left would answer 409 when scheduled again: delete it first."""
+    for name in ("R2-D2", "C-3PO", "BB-8"):
+        if jobs.exists(name):
+            jobs.delete(name)
+            say(f"Deleted job {name}, left by an earlier run")
+
+
+def clean_up_on_the_way_out() -> None:
+    """Stopped early: delete what is still scheduled, or say plainly which job is left.
+
+    `dapr run -f` (and `workbook run`) stops each sidecar before its app, and this app
+    schedules through job-service's sidecar, which may already be gone."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+    with JobsClient(SIDECAR, api_token=API_TOKEN, timeout=2) as jobs:
+        for name in sorted(pending):
+            try:
                 jobs.delete(name)
+                say(f"Deleted job {name} on the way out")
+            except httpx.TransportError:
+                say(f"Left job {name} on the scheduler: its sidecar was already stopped")
+            except DaprError as error:
+                say(f"Left job {name} on the scheduler: {error}")
+    pending.clear()
+
+
+def main() -> int:
+    # Stopped by `workbook stop`, `dapr stop` or Ctrl-C: exit through `finally`, cleaning up.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
+    wait_for_sidecar()
+    try:
+        with JobsClient(SIDECAR, api_token=API_TOKEN) as jobs:
+            delete_left_by_earlier_run(jobs)
+            storyline(jobs)
+    except DaprError as error:
+        say(f"Error: {error}")
+        return 1
+    finally:
+        if pending:
+            clean_up_on_the_way_out()
     say("All droid jobs done.")
     return 0
 

@@ -1,9 +1,11 @@
 """`workbook`: the command line of the workbook (installed into .venv by `make`).
 
-workbook run -f .                      like `dapr run -f .`: every app of dapr.yaml
-workbook run --app-id ID [--app-port N] [--dapr-http-port N] -- CMD...
+workbook quickstart                    `make run`: the droid storyline under the real Dapr CLI
+                                       1.18 if it is on PATH, else under `workbook run`
+workbook run -f . [--exit-with ID]     like `dapr run -f .`: every app of dapr.yaml
+workbook run --app-id ID [--app-port N] [--dapr-http-port N] ... -- CMD...
                                        like `dapr run`: one app with its sidecar
-workbook stop -f . | --app-id ID       end such a run
+workbook stop -f . | --app-id ID       end such a run (also what a killed one left)
 workbook scheduler start|stop|status   the scheduler in the background
 workbook wait-for-trigger NAME --app-port N
                                        wait until job_service has received job NAME
@@ -30,18 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run dapr.yaml, or one app with its sidecar")
-    run.add_argument("-f", "--run-file", type=Path, help="multi-app run template or its folder")
-    run.add_argument("--exit-with", metavar="APP_ID", help="stop everything when this app exits")
-    run.add_argument("--app-id")
-    run.add_argument("--app-port", type=int)
-    run.add_argument("--dapr-http-port", type=int)
-    run.add_argument("--dapr-grpc-port", type=int)
-    run.add_argument("app_command", nargs="*", help="the app's command, after --")
-
-    stop = sub.add_parser("stop", help="stop a `workbook run`")
-    stop.add_argument("-f", "--run-file", type=Path)
-    stop.add_argument("--app-id")
+    add_run_parsers(sub)
 
     sched = sub.add_parser("scheduler", help="the scheduler in the background")
     sched.add_argument("action", choices=["start", "stop", "status"])
@@ -63,31 +54,102 @@ def main(argv: list[str] | None = None) -> int:
     return COMMANDS[args.command](args)
 
 
-def cmd_run(args) -> int:
-    if args.run_file:
-        return multiapp.run(
-            multiapp.load_template(args.run_file),
-            key=str(args.run_file.resolve()),
-            exit_with=args.exit_with,
-        )
-    if not (args.app_id and args.app_command):
-        sys.exit("workbook run: give -f TEMPLATE, or --app-id ID -- COMMAND")
-    app = multiapp.AppSpec(
-        app_id=args.app_id,
-        app_dir=Path.cwd(),
-        command=args.app_command,
-        app_port=args.app_port,
-        http_port=args.dapr_http_port,
-        grpc_port=args.dapr_grpc_port,
+# `dapr run` flags the single-app mode takes (dapr/cli cmd/run.go init), and their template key.
+SINGLE_APP_FLAGS = {
+    "app_port": "appPort",
+    "dapr_http_port": "daprHTTPPort",
+    "dapr_grpc_port": "daprGRPCPort",
+    "app_protocol": "appProtocol",
+    "config": "configFilePath",
+    "resources_path": "resourcesPaths",
+    "log_level": "logLevel",
+    "placement_host_address": "placementHostAddress",
+    "scheduler_host_address": "schedulerHostAddress",
+}
+
+
+def add_run_parsers(sub) -> None:
+    run = sub.add_parser("run", help="run dapr.yaml, or one app with its sidecar")
+    run.add_argument("-f", "--run-file", type=Path, help="multi-app run template or its folder")
+    run.add_argument(
+        "--exit-with",
+        metavar="APP_ID",
+        help="stop everything when this app exits (the workbook's addition: `dapr run -f` "
+        "keeps running until Ctrl-C or `dapr stop`)",
     )
-    return multiapp.run([app], key=args.app_id, exit_with=args.exit_with)
+    run.add_argument("-a", "--app-id")
+    run.add_argument("-p", "--app-port", type=int)
+    run.add_argument("-H", "--dapr-http-port", type=int)
+    run.add_argument("-G", "--dapr-grpc-port", type=int)
+    run.add_argument("-P", "--app-protocol")
+    run.add_argument("-c", "--config")
+    run.add_argument("--resources-path", action="append")
+    run.add_argument("--log-level")
+    run.add_argument("--placement-host-address")
+    run.add_argument("--scheduler-host-address")
+    run.add_argument("app_command", nargs="*", help="the app's command, after --")
+
+    stop = sub.add_parser("stop", help="stop a `workbook run`")
+    stop.add_argument("-f", "--run-file", type=Path)
+    stop.add_argument("--app-id")
+
+    quick = sub.add_parser("quickstart", help="the droid storyline (make run)")
+    quick.add_argument(
+        "--stand-in", action="store_true", help="use `workbook run` even if the Dapr CLI is there"
+    )
+
+
+def single_app_fields(args) -> dict:
+    """The one-app template `workbook run --app-id ...` stands for (appDirPath: here)."""
+    fields = {"appDirPath": ".", "appID": args.app_id, "command": list(args.app_command)}
+    fields["logLevel"] = "info"  # the single-app default of `dapr run --log-level`
+    for name, key in SINGLE_APP_FLAGS.items():
+        value = getattr(args, name)
+        if value is not None:
+            fields[key] = value
+    return fields
+
+
+def cmd_run(args) -> int:
+    from workbook.run.template import TemplateError, load_single_app, load_template
+
+    try:
+        if args.run_file:
+            ignored = [f"--{n.replace('_', '-')}" for n in SINGLE_APP_FLAGS if getattr(args, n)]
+            ignored += ["--app-id"] if args.app_id else []
+            if ignored:  # detectIncompatibleFlags in cmd/run.go warns the same way
+                multiapp.say(
+                    "The following flags are ignored when using --run-file and should be "
+                    f"configured in the run file instead: {', '.join(ignored)}"
+                )
+            return multiapp.run(load_template(args.run_file), exit_with=args.exit_with)
+        if not (args.app_id and args.app_command):
+            sys.exit("workbook run: give -f TEMPLATE, or --app-id ID -- COMMAND")
+        template = load_single_app(single_app_fields(args), Path.cwd())
+    except TemplateError as error:
+        sys.exit(f"workbook run: {error}")
+    return multiapp.run(template, exit_with=args.exit_with, single_app=True)
 
 
 def cmd_stop(args) -> int:
-    key = str(args.run_file.resolve()) if args.run_file else args.app_id
-    if not key:
+    from workbook.run.template import TemplateError, template_path
+
+    if args.run_file:
+        try:
+            key = str(template_path(args.run_file))  # `-f .` and `-f dapr.yaml`: one run
+        except TemplateError as error:
+            sys.exit(f"workbook stop: {error}")
+    elif args.app_id:
+        key = args.app_id
+    else:
         sys.exit("workbook stop: give -f TEMPLATE or --app-id ID")
-    return 0 if multiapp.stop_run(key) else 1
+    return multiapp.stop_run(key)
+
+
+def cmd_quickstart(args) -> int:
+    from workbook.run.dapr_cli import quickstart
+
+    return quickstart(stand_in=args.stand_in)
 
 
 def cmd_scheduler(args) -> int:
@@ -157,6 +219,7 @@ def cmd_notebooks(args) -> int:
 COMMANDS = {
     "lab": cmd_lab,
     "notebooks": cmd_notebooks,
+    "quickstart": cmd_quickstart,
     "run": cmd_run,
     "stop": cmd_stop,
     "scheduler": cmd_scheduler,

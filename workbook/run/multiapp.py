@@ -1,178 +1,270 @@
-"""Run a Dapr multi-app run template (dapr.yaml) the way `dapr run -f .` does.
+"""`workbook run`: a Dapr run template (or one app) the way `dapr run` starts it.
 
-The Dapr CLI module is not served by the package registry this project builds from, so the
-workbook reads the same template and starts each app with its own daprd. App output is shown
-prefixed `== APP - <appID> ==`; daprd and app logs go to `<appDirPath>/.dapr/logs/`.
+The Dapr CLI's Go module is not served by the package registry this project builds from, so
+the workbook brings this stand-in. It follows dapr/cli `cmd/run.go` (executeRun,
+startDaprdAndAppProcesses, stopDaprdAndAppProcesses) where the README, notebooks and tests
+rely on it:
+
+- apps one after another, in template order; for each, daprd first, then the app (after
+  waiting for daprd's HTTP and gRPC ports when the app has no appPort, as the CLI does);
+- app output prefixed `== APP - <appID> ==` in template mode, bare in single-app mode;
+  daprd's output to `<appDirPath>/.dapr/logs/` (per daprdLogDestination/appLogDestination);
+- the run lasts until SIGINT/SIGTERM (and SIGHUP: the terminal closed), even when every app
+  has exited; `--exit-with APP_ID` (the workbook's own addition) ends it when that app exits;
+- on stop, per app in start order: daprd first, then the app.
+
+What the workbook adds: the control plane (scheduler and placement, reused if running) is
+started first and stopped at the end if this run started it; ports are checked before
+anything starts; what a killed run left is ended first. Differences: README, "A note on the
+Dapr CLI".
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-import shlex
 import signal
+import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from workbook import config
-from workbook.runtime.processes import ManagedProcess, pid_alive, stop_group
-from workbook.runtime.scheduler import Scheduler
-from workbook.runtime.sidecar import Sidecar
+from workbook.run import preflight
+from workbook.run.launch import TemplateSidecar, app_process, chosen_ports, log_paths
+from workbook.run.template import AppSpec, RunTemplate
+from workbook.runtime import ledger
+from workbook.runtime.controlplane import ControlPlane
+from workbook.runtime.detect import PortTaken
+from workbook.runtime.processes import ManagedProcess, on_stop_signals, restore_signals
 
-
-@dataclass
-class AppSpec:
-    app_id: str
-    app_dir: Path
-    command: list[str]
-    app_port: int | None = None
-    http_port: int | None = None
-    grpc_port: int | None = None
-    app_protocol: str = "http"
-    env: dict[str, str] = field(default_factory=dict)
-
-
-def load_template(path: Path) -> list[AppSpec]:
-    """The apps of a multi-app run template (a file, or a folder holding dapr.yaml)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "dapr.yaml"
-    doc = yaml.safe_load(path.read_text())
-    if not isinstance(doc, dict) or doc.get("version") != 1 or not doc.get("apps"):
-        raise ValueError(f"{path}: expected a version 1 template with a list of apps")
-    common = doc.get("common") or {}
-    apps = []
-    for entry in doc["apps"]:
-        merged = {**common, **entry, "env": {**common.get("env", {}), **entry.get("env", {})}}
-        command = merged.get("command")
-        if not command or "appID" not in merged:
-            raise ValueError(f"{path}: every app needs appID and command")
-        apps.append(
-            AppSpec(
-                app_id=merged["appID"],
-                app_dir=(path.parent / merged.get("appDirPath", ".")).resolve(),
-                command=shlex.split(command) if isinstance(command, str) else list(command),
-                app_port=merged.get("appPort"),
-                http_port=merged.get("daprHTTPPort"),
-                grpc_port=merged.get("daprGRPCPort"),
-                app_protocol=merged.get("appProtocol", "http"),
-                env={k: str(v) for k, v in merged["env"].items()},
-            )
-        )
-    return apps
-
-
-class MultiAppRun:
-    """Scheduler (reused if one is healthy), then every app with its sidecar; stop() ends all."""
-
-    def __init__(self, apps: list[AppSpec], *, scheduler: Scheduler | None = None):
-        self.apps = apps
-        self.scheduler = scheduler or Scheduler()
-        self.sidecars: list[Sidecar] = []
-        self.processes: dict[str, ManagedProcess] = {}
-
-    def start(self) -> None:
-        self.scheduler.start()
-        note = "reused the running" if self.scheduler.reused else "started the"
-        say(f"{note} scheduler at {self.scheduler.address}")
-        stamp = time.strftime("%Y%m%d%H%M%S")
-        for app in self.apps:
-            logs = app.app_dir / ".dapr" / "logs"
-            sidecar = Sidecar(
-                app.app_id,
-                scheduler_address=self.scheduler.address,
-                app_port=app.app_port,
-                http_port=app.http_port,
-                grpc_port=app.grpc_port,
-                app_protocol=app.app_protocol,
-                log_path=logs / f"{app.app_id}_daprd_{stamp}.log",
-            )
-            self.sidecars.append(sidecar)
-            shown = logs.relative_to(Path.cwd()) if logs.is_relative_to(Path.cwd()) else logs
-            say(f"starting {app.app_id} (sidecar HTTP port {sidecar.http_port}); logs in {shown}")
-            self.processes[app.app_id] = ManagedProcess(
-                app.app_id,
-                app.command,
-                cwd=app.app_dir,
-                log_path=logs / f"{app.app_id}_app_{stamp}.log",
-                env={**app.env, **sidecar.app_env()},
-                echo_prefix=f"== APP - {app.app_id} == ",
-            ).start()
-            sidecar.launch()
-        for sidecar in self.sidecars:
-            sidecar.wait_ready(timeout=60)
-        say("all sidecars are healthy")
-
-    def wait(self, exit_with: str | None, stop: threading.Event) -> int:
-        """Until `exit_with` exits (its code is returned), every app exits, or `stop` is set."""
-        while not stop.wait(0.1):
-            if exit_with and not self.processes[exit_with].alive():
-                return self.processes[exit_with].popen.returncode
-            if not any(p.alive() for p in self.processes.values()):
-                return 0
-        return 0
-
-    def stop(self) -> None:
-        for app_id, process in self.processes.items():
-            process.stop()
-            say(f"stopped {app_id}")
-        for sidecar in self.sidecars:
-            sidecar.stop()
-        self.scheduler.stop()
+DAPRD_PORT_WAIT_S = 60  # runtimeWaitTimeoutInSeconds in cmd/run.go
 
 
 def say(line: str) -> None:
-    print(f"[workbook] {line}", flush=True)
+    """A status line of the runner (never fails: the terminal may be gone)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"[workbook] {line}", flush=True)
 
 
-def pid_file(key: str) -> Path:
-    """Where a run notes its pid: keyed by the template's path or by the single app's id."""
-    safe = key.strip("/").replace("/", "_")
-    return config.STATE_DIR / "runs" / f"{safe}.pid"
+class Started:
+    """One app of the run: its sidecar and (once started) its process."""
+
+    def __init__(self, app: AppSpec, sidecar: TemplateSidecar):
+        self.app = app
+        self.sidecar = sidecar
+        self.process: ManagedProcess | None = None
+        self.exit_reported = False
 
 
-def run(apps: list[AppSpec], key: str, exit_with: str | None = None) -> int:
-    """Run the apps until `exit_with` exits, all exit, or SIGINT/SIGTERM; then stop all."""
-    if exit_with and exit_with not in {a.app_id for a in apps}:
-        raise SystemExit(f"--exit-with {exit_with}: no app with that appID")
+class MultiAppRun:
+    """Control plane, then every app (daprd, then the app); stop() ends all in CLI order."""
+
+    def __init__(self, template: RunTemplate, *, single_app: bool = False):
+        self.template = template
+        self.single_app = single_app
+        self.control_plane: ControlPlane | None = None
+        self.started: list[Started] = []
+
+    def start(self) -> None:
+        self.control_plane = ControlPlane()
+        self.control_plane.start()
+        for line in self.control_plane.describe():
+            say(line)
+        stamp = time.strftime("%Y%m%d%H%M%S")
+        for app in self.template.apps:
+            self._start_app(app, stamp)
+
+    def _start_app(self, app: AppSpec, stamp: str) -> None:
+        say(f"Validating config and starting app {app.app_id!r}")
+        ports = chosen_ports(app)
+        app_log, daprd_log = log_paths(app, stamp)
+        if self.single_app:  # single-app `dapr run`: both outputs on the console, no prefix
+            app_log = config.STATE_DIR / "logs" / f"{app.app_id}_app_{stamp}.log"
+            daprd_log = config.STATE_DIR / "logs" / f"{app.app_id}_daprd_{stamp}.log"
+        daprd_console = self.single_app or app.daprd_log_destination != "file"
+        app_console = self.single_app or app.app_log_destination != "file"
+        sidecar = TemplateSidecar(
+            app,
+            ports,
+            log_path=daprd_log if app.daprd_log_destination != "console" else Path(os.devnull),
+            echo=daprd_console,
+            template_mode=not self.single_app,
+        )
+        entry = Started(app, sidecar)
+        self.started.append(entry)
+        sidecar.launch()
+        if not app.app_port:  # the CLI waits only then: otherwise daprd waits for the app
+            self._wait_for_ports(sidecar)
+        prefix = "" if self.single_app else f"== APP - {app.app_id} == "
+        entry.process = app_process(
+            app,
+            ports,
+            log_path=app_log if app.app_log_destination != "console" else Path(os.devnull),
+            echo=app_console,
+            prefix=prefix,
+        ).start()
+        say(
+            f"Started Dapr with app id {app.app_id!r}. HTTP Port: {ports['daprHTTPPort']}. "
+            f"gRPC Port: {ports['daprGRPCPort']}"
+        )
+        if not self.single_app:
+            say(f"Writing log files to directory : {_shown(app_log.parent)}")
+
+    def _wait_for_ports(self, sidecar: TemplateSidecar) -> None:
+        """IsDaprListeningOnPort: a TCP connect, once per interval, up to 60 s per port."""
+        for port in (sidecar.http_port, sidecar.grpc_port):
+            deadline = time.monotonic() + DAPRD_PORT_WAIT_S
+            while not _listening(port):
+                if sidecar.process and not sidecar.process.alive():
+                    raise preflight.RunRefused(
+                        f"daprd for {sidecar.app_id} exited at start; the end of its log "
+                        f"({sidecar.log_path}):\n{sidecar.process.tail(8)}"
+                    )
+                if time.monotonic() > deadline:
+                    say(f"Dapr sidecar of {sidecar.app_id} might not be responding")
+                    return
+                time.sleep(0.05)
+
+    def wait(self, exit_with: str | None, stop: threading.Event) -> int:
+        """Until `stop` is set (a signal), or `exit_with` (single-app: the app) has exited."""
+        while not stop.wait(0.1):
+            for entry in self.started:
+                if entry.process and not entry.process.alive() and not entry.exit_reported:
+                    entry.exit_reported = True
+                    say(_exit_line(entry))
+                    if self.single_app or entry.app.app_id == exit_with:
+                        return 0 if entry.process.popen.returncode == 0 else 1
+        return 0
+
+    def stop(self) -> None:
+        """stopDaprdAndAppProcesses, per app in start order: daprd, then the app."""
+        for entry in self.started:
+            entry.sidecar.stop()
+            say(f"Exited Dapr successfully: {entry.app.app_id}")
+            if entry.process:
+                still_running = entry.process.alive()
+                entry.process.stop()
+                if still_running or not entry.exit_reported:
+                    say(f"Exited App successfully: {entry.app.app_id}")
+        if self.control_plane:
+            self.control_plane.stop()
+
+
+def _exit_line(entry: Started) -> str:
+    code = entry.process.popen.returncode
+    if code == 0:
+        return f"Exited App successfully: {entry.app.app_id}"
+    status = f"signal {-code}" if code < 0 else f"exit status {code}"
+    return f"The App process exited with error code: {status}: {entry.app.app_id}"
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+
+
+# --- the run as a whole: signals, its record (for `workbook stop`), preflight ------------------
+
+
+def run_key(template: RunTemplate, single_app: bool) -> str:
+    """`-f .` and `-f dapr.yaml` name the same run: the template file's absolute path."""
+    return template.apps[0].app_id if single_app else str(template.path)
+
+
+def record_path(key: str) -> Path:
+    safe = key.strip("/").replace("/", "_") or "root"
+    return config.STATE_DIR / "runs" / f"{safe}.json"
+
+
+def stop_command(template: RunTemplate, single_app: bool) -> str:
+    if single_app:
+        return f"workbook stop --app-id {template.apps[0].app_id}"
+    return f"workbook stop -f {_shown(template.path)}"
+
+
+def run(template: RunTemplate, *, exit_with: str | None = None, single_app: bool = False) -> int:
+    """Run until a stop signal (or `exit_with` exits); then stop everything. The exit code."""
+    if exit_with and exit_with not in {a.app_id for a in template.apps}:
+        say(f"--exit-with {exit_with}: no app with that appID in {template.path}")
+        return 2
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    pidf = pid_file(key)
-    pidf.parent.mkdir(parents=True, exist_ok=True)
-    pidf.write_text(str(os.getpid()))
-    runner = MultiAppRun(apps)
+    previous = on_stop_signals(lambda signum: _on_signal(signum, stop))
+    runner = MultiAppRun(template, single_app=single_app)
+    record = record_path(run_key(template, single_app))
     code = 1
     try:
+        preflight.end_leftovers(say)
+        preflight.check_ports(template, stop_command(template, single_app))
+        _write_record(record, template)
+        if stop.is_set():
+            return 130
         runner.start()
         code = runner.wait(exit_with, stop)
+    except (preflight.RunRefused, PortTaken, FileNotFoundError) as error:
+        say(f"not started: {error}")
+        code = 1
     finally:
+        if stop.is_set():
+            say("Received signal to stop Dapr and app processes. Shutting down.")
         runner.stop()
-        pidf.unlink(missing_ok=True)
+        _remove_record(record)
+        restore_signals(previous)
         say("everything stopped")
     return code
 
 
-def stop_run(key: str, timeout: float = 30) -> bool:
-    """End the `workbook run` noted under `key` (it tears down its apps itself)."""
-    pidf = pid_file(key)
+def _on_signal(signum: int, stop: threading.Event) -> None:
+    if signum == signal.SIGHUP:
+        # The terminal is gone: further output would fail, so send it nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                os.dup2(devnull, fd)
+        os.close(devnull)
+    stop.set()
+
+
+def _write_record(path: Path, template: RunTemplate) -> None:
+    me = ledger.Starter.this_process()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"pid": me.pid, "create_time": me.create_time, "template": str(template.path)}
+    path.write_text(json.dumps(data))
+
+
+def _remove_record(path: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text())["pid"] == os.getpid():
+            path.unlink()
+
+
+def stop_run(key: str, timeout: float = 60) -> int:
+    """End the `workbook run` recorded under `key`, identity checked; or what a killed one left."""
+    path = record_path(key)
     try:
-        pid = int(pidf.read_text())
-    except (FileNotFoundError, ValueError):
-        print(f"no run of {key} is active", file=sys.stderr)
-        return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pidf.unlink(missing_ok=True)
-        return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and pid_alive(pid):
-        time.sleep(0.05)
-    if pid_alive(pid):
-        stop_group(os.getpgid(pid), timeout=1)
-    return True
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = None
+    if data and ledger.is_same_process(data["pid"], data["create_time"]):
+        os.kill(data["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while ledger.is_same_process(data["pid"], data["create_time"]):
+            if time.monotonic() > deadline:
+                print(f"the run (pid {data['pid']}) did not stop in {timeout:g} s", file=sys.stderr)
+                return 1
+            time.sleep(0.05)
+        print(f"stopped the run of {key} (pid {data['pid']})")
+        return 0
+    path.unlink(missing_ok=True)
+    if preflight.end_leftovers(lambda line: print(f"[workbook] {line}")):
+        print(f"the run of {key} had been killed: ended what it left running")
+        return 0
+    print(f"no run of {key} is active", file=sys.stderr)
+    return 1

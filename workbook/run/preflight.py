@@ -1,0 +1,68 @@
+"""Before a run starts anything: end what a killed run left, then check every port is free.
+
+A `workbook run` killed with SIGKILL cannot stop what it started. On Linux its children get a
+parent-death signal; elsewhere (or if one ignores it) the process ledger
+(workbook/runtime/ledger.py) still holds each of them by pid AND start time, so the next run
+ends exactly them, identity checked (processes.end_leftovers), and says so. A port held by
+anything else is refused with the holder's pid and command and the command that frees it.
+"""
+
+from __future__ import annotations
+
+from workbook.run.template import RunTemplate
+from workbook.runtime import ledger, processes
+from workbook.runtime.ports import describe_port_holder, port_holder
+
+
+class RunRefused(RuntimeError):
+    """The run cannot start; the message is one line that says what to do."""
+
+
+def port_taken(port: int) -> bool:
+    """True if the port cannot be bound on loopback or someone listens on it anywhere."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return port_holder(port) is not None
+
+
+def how_to_free(port: int, stop_command: str) -> str:
+    """Who holds the port, and the exact command that frees it."""
+    holder = port_holder(port)
+    if holder is None:
+        return f"held by {describe_port_holder(port)}: find it with `ss -ltnp` or `lsof -i :{port}`"
+    live = {entry.pid: entry for entry in ledger.prune()}
+    entry = live.get(holder.pid)
+    if entry and ledger.starter_alive(entry):
+        return (
+            f"held by {entry.name} (pid {holder.pid}) of a workbook run that is still going "
+            f"(pid {entry.started_by.pid}): stop it with `{stop_command}`"
+        )
+    if entry:  # a leftover that would not end: give the exact command
+        return f"held by {entry.name} (pid {holder.pid}), left by a killed run: end it with " + (
+            f"`{processes.leftovers_command([entry])}`"
+        )
+    return f"held by {describe_port_holder(port)}: end it with `kill {holder.pid}`"
+
+
+def check_ports(template: RunTemplate, stop_command: str) -> None:
+    """Every fixed port of the template free, or RunRefused naming the first one that is not."""
+    for app in template.apps:
+        for name, port in app.ports().items():
+            if port_taken(port):
+                raise RunRefused(
+                    f"port {port} ({app.app_id}.{name} in {template.path}) is "
+                    f"{how_to_free(port, stop_command)}"
+                )
+
+
+def end_leftovers(say) -> int:
+    """End (identity checked) what killed workbook runs left; return how many."""
+    found = processes.end_leftovers(report=None)
+    for entry in found:
+        say(f"ended {entry.name} (pid {entry.pid}), left running by a killed workbook run")
+    return len(found)
