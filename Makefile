@@ -3,22 +3,31 @@ SHELL := /bin/bash
 include runtime/versions.env
 
 VENV := .venv
+# Dependencies by use (pyproject.toml: core, sdk, lab, test, dev), installed from hashed locks
+# that `make lock` compiles from those extras with uv (universal: any OS, Python 3.11+):
+#   requirements/lab.txt  core + lab (+ sdk): what a learner needs for `make lab`
+#   requirements/dev.txt  core + sdk + lab + test + dev: tests, lint, the benchmark
+# Each is installed with `pip install --require-hashes -r LOCK`, then the project itself with
+# `pip install --no-deps -e .`.
+LOCK_LAB := requirements/lab.txt
+LOCK_DEV := requirements/dev.txt
 PY := $(VENV)/bin/python
 DAPR_HOME ?= $(HOME)/.dapr
 export PATH := $(CURDIR)/$(VENV)/bin:$(DAPR_HOME)/bin:$(PATH)
 
-.PHONY: setup venv runtime browser run test test-unit scheduler stop lab notebooks bench lint format clean
+.PHONY: setup venv runtime browser run test test-unit scheduler stop lab notebooks bench lint format lock clean
 
 setup: venv runtime
 
-# The Python environment, rebuilt only when pyproject.toml or the lock file change.
+# The Python environment, rebuilt only when pyproject.toml or the lock files change.
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml requirements.lock
+$(VENV)/.installed: pyproject.toml $(LOCK_DEV)
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is needed (python3 is $$(python3 --version))"; exit 1; }
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==25.3
-	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK_DEV)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 # Dapr $(DAPR_RUNTIME_VERSION) built from its Go modules into $(DAPR_HOME)/bin (reused when it matches).
@@ -32,6 +41,7 @@ run: setup
 test: setup browser
 	ruff check .
 	ruff format --check .
+	lint-imports
 	pytest
 
 # The tests that need no Dapr runtime: seconds.
@@ -66,6 +76,13 @@ bench: setup
 lint: venv
 	ruff check .
 	ruff format --check .
+	lint-imports
+
+# Recompile both hashed locks from pyproject.toml (after changing a pin there).
+LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --no-header --quiet
+lock: venv
+	uv pip compile pyproject.toml --extra lab $(LOCK_FLAGS) -o $(LOCK_LAB)
+	uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o $(LOCK_DEV)
 
 format: venv
 	ruff check --fix .
