@@ -54,14 +54,17 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
 	  { echo "The browser test needs Debian's chromium: sudo apt-get install chromium"; exit 1; }
 
-# A scheduler in the background (for notebooks and `workbook run`), and its stop.
+# The control plane in the background, as `dapr init` runs it: scheduler (gRPC 50006, health
+# 58081) and placement (50005, health 58080) on loopback; one already running is reused.
+# `make stop` stops only what `make scheduler` started.
 scheduler: setup
 	workbook scheduler start
 stop:
 	-workbook stop -f . 2>/dev/null
 	workbook scheduler stop
 
-# JupyterLab on loopback, opened at notebook 01, with the scheduler; Ctrl-C stops it all.
+# JupyterLab on loopback, opened at notebook 01, with the control plane; Ctrl-C, SIGTERM or a
+# closed terminal (SIGHUP) stops it all.
 lab: setup
 	workbook lab
 
