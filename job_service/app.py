@@ -10,16 +10,20 @@ every delivery is carried out (droid maintenance is safe to repeat).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from .payload import MAX_BODY_BYTES, InvalidPayload, parse_payload
+from .trigger_log import TriggerLog, body_fields, shareable_headers
 
 log = logging.getLogger("job_service")
 app = FastAPI(title="job-service")
@@ -28,11 +32,13 @@ app = FastAPI(title="job-service")
 # and 404 (see notebooks/04), so a malformed job is retried as its failure policy says and
 # then given up: each attempt is logged, nothing crashes, and the failure stays visible.
 REJECTED = 422
+BODY_SECONDS = 5.0  # a body must arrive within this time (daprd sends it at once), else 408
+REMEMBERED = 10_000  # job names counted and (job, run) pairs remembered; the oldest go first
 
 _lock = threading.Lock()
-_received: list[dict] = []  # every trigger, for GET /received (tests and notebooks read it)
-_deliveries: dict[str, int] = {}  # job name -> deliveries so far
-_done_runs: set[tuple[str, str]] = set()  # (job name, run) already carried out
+triggers = TriggerLog()  # the last triggers, for GET /received (tests and notebooks read it)
+_deliveries: OrderedDict[str, int] = OrderedDict()  # job name -> deliveries so far
+_done_runs: OrderedDict[tuple[str, str], None] = OrderedDict()  # (job, run) carried out
 
 
 def say(line: str) -> None:
@@ -50,14 +56,23 @@ async def trigger(name: str, request: Request) -> Response:
     if not name.strip():
         say("Rejected job request '': empty job name")
         return JSONResponse({"error": "empty job name"}, status_code=REJECTED)
-    body = await _read_limited(request)
+    try:
+        body = await asyncio.wait_for(_read_limited(request), timeout=BODY_SECONDS)
+    except TimeoutError:
+        say(f"Rejected job request {name!r}: body did not arrive within {BODY_SECONDS:g} s")
+        return JSONResponse({"error": "body did not arrive in time"}, status_code=408)
+    except ClientDisconnect:
+        say(f"Rejected job request {name!r}: the client went away before sending its body")
+        return Response(status_code=400)
+    headers, withheld = shareable_headers(dict(request.headers))
     record = {
         "name": name,
         "received_at": arrived,
         "method": request.method,
         "path": request.url.path,
-        "body": body.decode(errors="replace"),
-        "headers": dict(request.headers),
+        **body_fields(body),
+        "headers": headers,
+        "withheld_headers": withheld,
     }
     try:
         job = parse_payload(body)
@@ -66,10 +81,13 @@ async def trigger(name: str, request: Request) -> Response:
         return _remember(record, REJECTED, JSONResponse({"error": str(reason)}, REJECTED))
 
     with _lock:
-        delivery = _deliveries[name] = _deliveries.get(name, 0) + 1
+        delivery = _deliveries[name] = _deliveries.pop(name, 0) + 1
         repeat = job.run is not None and (name, job.run) in _done_runs
         if job.run is not None:
-            _done_runs.add((name, job.run))
+            _done_runs[(name, job.run)] = None
+        for remembered in (_deliveries, _done_runs):
+            while len(remembered) > REMEMBERED:
+                remembered.popitem(last=False)
     if repeat:
         say(f"Repeated delivery of job {name} run {job.run} (already done: {job.droid})")
     else:
@@ -99,16 +117,20 @@ async def _read_limited(request: Request) -> bytes:
 
 def _remember(record: dict, status: int, response: Response) -> Response:
     record["status"] = status
-    with _lock:
-        _received.append(record)
+    triggers.add(record)
     return response
 
 
 @app.get("/received")
 def received(name: str | None = None) -> list[dict]:
-    """Triggers received so far (optionally of one job), oldest first."""
-    with _lock:
-        return [r for r in _received if name is None or r["name"] == name]
+    """The last triggers received (optionally of one job), oldest first, without credentials.
+    At most trigger_log.KEEP are kept; GET /received/summary says how many were dropped."""
+    return triggers.records(name)
+
+
+@app.get("/received/summary")
+def received_summary() -> dict:
+    return triggers.summary()
 
 
 @app.get("/healthz")

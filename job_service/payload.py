@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
+import sys
 from dataclasses import dataclass
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_DEPTH = 32  # arrays/objects nested deeper are refused before json.loads sees them (below)
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"')  # brackets inside a string do not nest
 STRING_VALUE_TYPE = "type.googleapis.com/google.protobuf.StringValue"
 
 
@@ -32,10 +37,7 @@ def parse_payload(body: bytes) -> MaintenanceJob:
         raise InvalidPayload(f"body of {len(body)} bytes is larger than {MAX_BODY_BYTES}")
     if not body.strip():
         raise InvalidPayload("empty body: the job was scheduled without data")
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidPayload(f"body is not JSON ({error.__class__.__name__})") from None
+    data = _json(body)
 
     if isinstance(data, str):
         return _from_text(data)
@@ -58,6 +60,47 @@ def parse_payload(body: bytes) -> MaintenanceJob:
     if len(str(run)) > 100 or not str(run).isprintable():
         raise InvalidPayload('"run" must be printable and at most 100 characters')
     return MaintenanceJob(job.droid, job.task, str(run).strip())
+
+
+def _json(body: bytes):
+    """The body as JSON. Python's json raises more than JSONDecodeError, and each would be a
+    500 (which Dapr retries): RecursionError past about 1,000 levels of nesting (a 2 KB body
+    of "["), ValueError for an integer of more than 4,300 digits. So nesting is checked first
+    (the same answer whatever the call stack) and every failure becomes InvalidPayload."""
+    try:
+        text = body.decode("utf-8")  # what Dapr sends; RFC 8259 wants UTF-8 too
+    except UnicodeDecodeError:
+        raise InvalidPayload("body is not UTF-8 text") from None
+    if _nesting(text) > MAX_DEPTH:
+        raise InvalidPayload(f"body nests arrays or objects deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as error:
+        raise InvalidPayload(f"body is not JSON: {error}") from None
+    except RecursionError:  # cannot happen below MAX_DEPTH; kept as a safety net
+        raise InvalidPayload("body nests arrays or objects too deeply") from None
+    except ValueError as error:  # the integer-from-string limit, or a duplicate key
+        if isinstance(error, InvalidPayload):
+            raise
+        digits = sys.get_int_max_str_digits()
+        raise InvalidPayload(f"body has a number of more than {digits} digits") from None
+
+
+def _nesting(text: str) -> int:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # too few brackets to be too deep: no need to look
+    steps = (1 if c in "[{" else -1 for c in _JSON_STRING.sub("", text) if c in "[]{}")
+    return max(itertools.accumulate(steps), default=0)
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """An object whose keys are all different: with {"droid": "R2-D2", "droid": "C-3PO"}
+    which droid is meant? Python would silently take the last one."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        twice = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
+        raise InvalidPayload(f"key {twice[:80]!r} appears twice in one object")
+    return data
 
 
 def _from_text(text: str) -> MaintenanceJob:

@@ -1,16 +1,19 @@
 """job_service's HTTP behaviour, in process (no sidecar needed): statuses, lines, idempotency."""
 
+from collections import OrderedDict
+
 import pytest
 from fastapi.testclient import TestClient
 
 from job_service import app as service
+from job_service.trigger_log import TriggerLog
 
 
 @pytest.fixture
 def client(monkeypatch):
-    monkeypatch.setattr(service, "_received", [])
-    monkeypatch.setattr(service, "_deliveries", {})
-    monkeypatch.setattr(service, "_done_runs", set())
+    monkeypatch.setattr(service, "triggers", TriggerLog())
+    monkeypatch.setattr(service, "_deliveries", OrderedDict())
+    monkeypatch.setattr(service, "_done_runs", OrderedDict())
     monkeypatch.delenv("APP_API_TOKEN", raising=False)
     return TestClient(service.app)
 

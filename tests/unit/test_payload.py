@@ -39,7 +39,7 @@ def test_unicode_names_are_fine():
         (b"", "empty body"),
         (b"   ", "empty body"),
         (b"{bad", "not JSON"),
-        (b"\xff\xfe", "not JSON"),
+        (b"\xff\xfe", "not UTF-8 text"),
         (b"42", "expected a JSON object or string, got int"),
         (b"[1, 2]", "expected a JSON object or string, got list"),
         (b"null", "got NoneType"),

@@ -11,11 +11,13 @@ replicas.by_replica()                        # which replica got which trigger
 from __future__ import annotations
 
 import collections
+import ipaddress
 import shutil
 import tempfile
 from pathlib import Path
 
 import httpx
+import psutil
 
 from workbook.runtime.apps import JobService, unique_name
 from workbook.runtime.processes import ManagedProcess, free_port
@@ -204,37 +206,23 @@ def schedule_many(
 
 
 def listening_sockets(pid: int) -> list[tuple[str, int]]:
-    """(address, port) of every TCP socket process `pid` listens on, from /proc."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = fd.readlink().as_posix()
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    found = []
-    for table, width in (("tcp", 4), ("tcp6", 16)):
-        lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
-        for line in lines:
-            fields = line.split()
-            local, state, inode = fields[1], fields[3], fields[9]
-            if state == "0A" and inode in inodes:  # 0A = LISTEN
-                hex_ip, hex_port = local.split(":")
-                found.append((_ip(hex_ip, width), int(hex_port, 16)))
+    """(address, port) of every TCP socket process `pid` listens on (psutil, so not only on
+    Linux). IPv6 addresses are written out in full ("0000:...:0000" for all interfaces), an
+    IPv4-mapped one as "::ffff:a.b.c.d"."""
+    found = set()
+    for conn in psutil.Process(pid).net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN:
+            found.add((_written_out(conn.laddr.ip), conn.laddr.port))
     return sorted(found)
 
 
-def _ip(hex_ip: str, width: int) -> str:
-    raw = bytes.fromhex(hex_ip)
-    # /proc/net/tcp* prints each 32-bit word in host (little-endian) order.
-    words = [raw[i : i + 4][::-1] for i in range(0, len(raw), 4)]
-    packed = b"".join(words)
-    if width == 4:
-        return ".".join(str(b) for b in packed)
-    if packed[:12] == b"\0" * 10 + b"\xff\xff":
-        return "::ffff:" + ".".join(str(b) for b in packed[12:])
-    return ":".join(packed[i : i + 2].hex() for i in range(0, 16, 2))
+def _written_out(ip: str) -> str:
+    address = ipaddress.ip_address(ip.split("%", 1)[0])  # drop an IPv6 zone ("%eth0")
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped:
+        return f"::ffff:{address.ipv4_mapped}"
+    return address.exploded
 
 
 # --- for notebook 07: a scheduler of its own, since it is killed on purpose ------------------

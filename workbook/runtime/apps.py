@@ -13,7 +13,7 @@ from workbook import config
 from workbook.runtime.processes import ManagedProcess, free_port
 from workbook.runtime.scheduler import Scheduler
 from workbook.runtime.sidecar import Sidecar
-from workbook.runtime.waiting import wait_for_http, wait_until
+from workbook.runtime.waiting import wait_for_count, wait_for_http
 
 
 def unique_name(prefix: str) -> str:
@@ -143,8 +143,6 @@ class JobService(AppWithSidecar):
 
     def wait_for_trigger(self, name: str, *, count: int = 1, timeout: float = 10) -> list[dict]:
         """Wait until job `name` has reached the app `count` times; return those triggers."""
-        return wait_until(
-            lambda: (got := self.received(name)) and len(got) >= count and got,
-            timeout=timeout,
-            what=f"{count} trigger(s) of job {name!r}",
+        return wait_for_count(
+            lambda: self.received(name), count, timeout, f"trigger(s) of job {name!r}"
         )

@@ -59,3 +59,14 @@ def wait_for_http(
         timeout=timeout,
         what=what or f"{url} to answer {'/'.join(map(str, wanted))}",
     )
+
+
+def wait_for_count(fetch: Callable[[], list[T]], count: int, timeout: float, what: str) -> list[T]:
+    """Poll `fetch` until it returns at least `count` records, and return them all.
+
+    `what` names the records ("triggers of job 'x'"); the timeout message says how many."""
+    return wait_until(
+        lambda: len(got := fetch()) >= count and got,
+        timeout=timeout,
+        what=f"{count} {what}",
+    )

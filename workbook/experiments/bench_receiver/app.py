@@ -19,6 +19,9 @@ was recorded is read in bulk afterwards (`GET /arrivals`), so measuring does not
     POST /reset         forget everything recorded
     GET  /healthz       {"status": "ok"}
 
+A malformed request (a bad request line or Content-Length, a body over 64 KB, a bad ?start)
+gets a 4xx and one line on stderr, never a traceback.
+
 Set BENCH_PROFILE=<path> to run under cProfile and write the stats there on shutdown.
 """
 
@@ -29,10 +32,28 @@ import asyncio
 import json
 import os
 import signal
+import sys
 import time
 from urllib.parse import parse_qs
 
 _arrivals: list[tuple[str, float]] = []
+MAX_BODY_BYTES = 64 * 1024  # larger bodies (and header blocks) are refused
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Content Too Large"}
+
+
+class BadRequest(ValueError):
+    """A request this receiver refuses; str() is the one-line reason."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+def refused(error: BadRequest) -> tuple[int, dict]:
+    print(f"bench_receiver: refused a request ({error.status}): {error}", file=sys.stderr)
+    return error.status, {"error": str(error)}
+
+
 _OK_EMPTY = {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]}
 _EMPTY_BODY = {"type": "http.response.body", "body": b""}
 
@@ -42,8 +63,10 @@ def control(method: str, path: str, query: str) -> tuple[int, object]:
     if path == "/count":
         return 200, {"count": len(_arrivals)}
     if path == "/arrivals":
-        start = int(parse_qs(query).get("start", ["0"])[0])
-        return 200, _arrivals[start:]
+        start = parse_qs(query).get("start", ["0"])[0]
+        if not (start.isascii() and start.isdigit()):
+            return refused(BadRequest(400, f"start must be a whole number, got {start[:40]!r}"))
+        return 200, _arrivals[int(start) :]
     if path == "/reset" and method == "POST":
         _arrivals.clear()
         return 200, {"count": 0}
@@ -62,32 +85,52 @@ class RawHTTP(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         arrived = time.time()  # when the bytes came in: the earliest the app can know
         self.buffer += data
+        try:
+            self._answer_complete_requests(arrived)
+        except BadRequest as error:
+            self._reply(*refused(error))
+            self.transport.close()  # the rest of the stream cannot be trusted
+
+    def _answer_complete_requests(self, arrived: float) -> None:
         while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
             head = self.buffer[:end].decode("latin-1").split("\r\n")
-            length = next(
-                (
-                    int(line.split(":", 1)[1])
-                    for line in head[1:]
-                    if line[:15].lower() == "content-length:"
-                ),
-                0,
-            )
+            length = content_length(head[1:])
             if len(self.buffer) < end + 4 + length:
                 return  # the body is still on its way
             self.buffer = self.buffer[end + 4 + length :]
-            method, target = head[0].split(" ", 2)[:2]
+            parts = head[0].split(" ")
+            if len(parts) != 3 or not parts[1].startswith("/"):
+                raise BadRequest(400, f"bad request line {head[0][:80]!r}")
+            method, target = parts[:2]
             path, _, query = target.partition("?")
             if path.startswith("/job/"):
                 _arrivals.append((path[5:], arrived))
                 self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
                 continue
-            status, value = control(method, path, query)
-            body = json.dumps(value).encode()
-            self.transport.write(
-                f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"
-                f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
+            self._reply(*control(method, path, query))
+        if len(self.buffer) > MAX_BODY_BYTES:
+            raise BadRequest(413, f"no end of the headers in the first {MAX_BODY_BYTES} bytes")
+
+    def _reply(self, status: int, value) -> None:
+        body = json.dumps(value).encode()
+        self.transport.write(
+            f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+
+
+def content_length(header_lines: list[str]) -> int:
+    """The Content-Length of a request (0 without one), or BadRequest."""
+    for line in header_lines:
+        if line[:15].lower() == "content-length:":
+            value = line[15:].strip()
+            if not (value.isascii() and value.isdigit()):
+                raise BadRequest(400, f"bad Content-Length {value[:40]!r}")
+            if int(value) > MAX_BODY_BYTES:
+                raise BadRequest(413, f"body of {value} bytes is larger than {MAX_BODY_BYTES}")
+            return int(value)
+    return 0
 
 
 async def serve_raw(port: int) -> None:
@@ -106,9 +149,14 @@ async def app(scope, receive, send) -> None:
     path = scope["path"]
     if path.startswith("/job/"):
         arrived = time.time()  # first thing: everything after this is the app's own cost
-        message = await receive()
+        size, message = 0, {"more_body": True}
         while message.get("more_body"):
             message = await receive()
+            size += len(message.get("body", b""))
+            if size > MAX_BODY_BYTES:
+                error = BadRequest(413, f"body larger than {MAX_BODY_BYTES} bytes")
+                await _json(send, *reversed(refused(error)))
+                return
         _arrivals.append((path[5:], arrived))
         await send(_OK_EMPTY)
         await send(_EMPTY_BODY)

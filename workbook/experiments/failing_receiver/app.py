@@ -8,65 +8,68 @@ Each job's data says how the app answers its triggers:
     {"answer": 500, "work": "oil change"}             do the work, then answer 500
     {"answer": 500, "work": "...", "idempotent": true} do the work once; a repeat gets 200
 
-Every delivery is recorded with its arrival time (GET /deliveries). Run it as
-`python -m workbook.experiments.failing_receiver.harness` (APP_PORT); from Python,
-`FailingReceiver` starts it with a sidecar of its own app ID:
-
-    with FailingReceiver(scheduler) as receiver:
-        receiver.jobs.schedule(name, due_time="1s", data={"answer": 500})
-        receiver.settle(name)                 # job gone from the scheduler, fence arrived
-        receiver.deliveries(name)             # [{"at": ..., "status": 500, ...}, ...]
+A job without data is answered 200. Data that is no such order (not JSON, not an object, an
+answer that is no HTTP status from 200 to 599...) is answered 422 with one log line: a bad
+order is refused, never a crash. Every delivery is recorded with its arrival time
+(GET /deliveries). Run it as `python -m workbook.experiments.failing_receiver.app` (APP_PORT);
+workbook.experiments.failing_receiver.harness starts it with a sidecar.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import json
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 
-import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
-from workbook.runtime.apps import AppWithSidecar, unique_name
-from workbook.runtime.scheduler import Scheduler
-from workbook.runtime.waiting import wait_until
-
-# --- the app ------------------------------------------------------------------------------
+from workbook.experiments._shared.safe_input import (
+    BadBody,
+    parse_json,
+    printable_output,
+    read_limited,
+)
+from workbook.experiments._shared.trigger_store import TriggerStore, body_fields
 
 app = FastAPI(title="failing-receiver")
+deliveries = TriggerStore()
 _lock = threading.Lock()
-_deliveries: list[dict] = []
+_delivery_counts: dict[str, int] = {}  # job name -> deliveries so far
 _work_done: dict[str, int] = {}  # job name -> how often its work really ran
 _done_keys: set[str] = set()  # idempotency keys of work already done
 _released: dict[str, int] = {}  # job name -> the status its hanging handlers answer now
 _wakeups: dict[str, asyncio.Event] = {}
 
+STATUSES = range(200, 600)  # what an order may ask the app to answer
+MAX_HANG_SECONDS = 300.0
+
+
+def refuse(name: str, record: dict, reason: str, status: int = 422) -> Response:
+    print(f"refused trigger of job {name!r}: {reason}", flush=True)
+    with deliveries.lock:
+        record["status"], record["answered_at"] = status, time.time()
+    return JSONResponse({"error": reason}, status_code=status)
+
 
 @app.post("/job/{name:path}")
 async def trigger(name: str, request: Request) -> Response:
     arrived = time.time()
-    raw = await request.body()
     try:
-        data = await request.json()
-    except ValueError:
-        data = None
-    spec = data if isinstance(data, dict) else {}
-    with _lock:
-        delivery = 1 + sum(1 for d in _deliveries if d["name"] == name)
-        record = {
-            "name": name,
-            "at": arrived,
-            "delivery": delivery,
-            "body": raw.decode(errors="replace"),
-            "status": None,
-            "answered_at": None,
-        }
-        _deliveries.append(record)
+        raw = await read_limited(request.stream())
+    except BadBody as error:
+        return refuse(name, _record(name, arrived, b""), str(error), error.status)
+    except ClientDisconnect:
+        print(f"trigger of job {name!r}: the client went away before its body", flush=True)
+        return Response(status_code=400)
+    record = _record(name, arrived, raw)
+    try:
+        spec = order(raw)
+    except BadBody as error:
+        return refuse(name, record, str(error))
 
     answer = spec.get("answer", 200)
     if "work" in spec:
@@ -74,10 +77,44 @@ async def trigger(name: str, request: Request) -> Response:
     if answer == "hang":
         answer = await _hang(name, float(spec.get("seconds", 30)), spec.get("then", 200))
 
-    record["status"], record["answered_at"] = int(answer), time.time()
+    with deliveries.lock:
+        record["status"], record["answered_at"] = answer, time.time()
     if "body" in spec:
-        return JSONResponse(spec["body"], status_code=int(answer))
-    return Response(status_code=int(answer))
+        return JSONResponse(spec["body"], status_code=answer)
+    return Response(status_code=answer)
+
+
+def _record(name: str, arrived: float, raw: bytes) -> dict:
+    with _lock:
+        delivery = _delivery_counts[name] = _delivery_counts.get(name, 0) + 1
+    return deliveries.add(
+        {"name": name, "at": arrived, "delivery": delivery, "status": None}
+        | body_fields(raw)
+        | {"answered_at": None}
+    )
+
+
+def order(raw: bytes) -> dict:
+    """The job's data as an order (see the module's docstring), or BadBody saying why not."""
+    if not raw.strip():
+        return {}
+    spec = parse_json(raw)
+    if not isinstance(spec, dict):
+        raise BadBody(f"the order must be a JSON object, got {type(spec).__name__}")
+    for field, default in (("answer", 200), ("then", 200)):
+        value = spec.get(field, default)
+        hang = field == "answer" and value == "hang"
+        if not hang and (type(value) is not int or value not in STATUSES):
+            raise BadBody(f'"{field}" must be an HTTP status from 200 to 599 (or "hang")')
+    seconds = spec.get("seconds", 30)
+    if type(seconds) not in (int, float) or not 0 <= seconds <= MAX_HANG_SECONDS:
+        raise BadBody(f'"seconds" must be a number from 0 to {MAX_HANG_SECONDS:g}')
+    if "body" in spec:
+        try:
+            json.dumps(spec["body"], allow_nan=False)
+        except ValueError:
+            raise BadBody('"body" must be plain JSON (no NaN or Infinity)') from None
+    return spec
 
 
 def _do_work(name: str, spec: dict, answer):
@@ -106,7 +143,7 @@ async def _hang(name: str, seconds: float, then):
 
 
 @app.post("/release")
-async def release(name: str, status: int = 200) -> dict:
+async def release(name: str, status: int = Query(200, ge=200, le=599)) -> dict:
     """Let the hanging handlers of job `name` answer `status`, now and from now on."""
     _released[name] = status
     _wakeups.setdefault(name, asyncio.Event()).set()
@@ -114,9 +151,13 @@ async def release(name: str, status: int = 200) -> dict:
 
 
 @app.get("/deliveries")
-def deliveries(name: str | None = None) -> list[dict]:
-    with _lock:
-        return [dict(d) for d in _deliveries if name is None or d["name"] == name]
+def list_deliveries(name: str | None = None) -> list[dict]:
+    return deliveries.records(name=name) if name is not None else deliveries.records()
+
+
+@app.get("/deliveries/summary")
+def deliveries_summary() -> dict:
+    return deliveries.summary()
 
 
 @app.get("/work")
@@ -133,88 +174,9 @@ def healthz() -> dict:
 def main() -> None:
     import uvicorn
 
+    printable_output()
     port = int(os.environ.get("APP_PORT", "6300"))
-    uvicorn.run(
-        "workbook.experiments.failing_receiver.harness:app",
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-    )
-
-
-def gaps(deliveries: list[dict]) -> list[float]:
-    """Seconds between one delivery and the next."""
-    return [b["at"] - a["at"] for a, b in itertools.pairwise(deliveries)]
-
-
-# --- starting it, with its own sidecar -------------------------------------------------------
-
-
-class FailingReceiver(AppWithSidecar):
-    """The failing app plus its own daprd (a fresh app ID), and the waits that go with it."""
-
-    def __init__(
-        self, scheduler: Scheduler, *, app_id: str | None = None, log_dir: Path | None = None
-    ):
-        super().__init__(
-            scheduler,
-            app_id or unique_name("failing-receiver"),
-            [sys.executable, "-m", "workbook.experiments.failing_receiver.harness"],
-            log_dir=log_dir,
-        )
-        self.http = httpx.Client(base_url=self.app_url, timeout=10)
-
-    def healthy(self) -> bool:
-        return self.app.alive() and self.sidecar.process is not None and self.sidecar.healthy()
-
-    def deliveries(self, name: str) -> list[dict]:
-        """Every delivery of job `name` so far, oldest first."""
-        return self.http.get("/deliveries", params={"name": name}).json()
-
-    def work_runs(self, name: str) -> int:
-        return self.http.get("/work", params={"name": name}).json()["runs"]
-
-    def release(self, name: str, status: int = 200) -> None:
-        """Let the hanging handlers of job `name` answer `status` (now and from now on)."""
-        self.http.post("/release", params={"name": name, "status": status})
-
-    def wait_for_deliveries(self, name: str, count: int, timeout: float = 30) -> list[dict]:
-        return wait_until(
-            lambda: (got := self.deliveries(name)) and len(got) >= count and got,
-            timeout=timeout,
-            what=f"{count} deliveries of job {name!r}",
-        )
-
-    def wait_gone(self, name: str, timeout: float = 30) -> float:
-        """Wait until the scheduler no longer holds job `name` (GET -> DAPR_SCHEDULER_GET_JOB);
-        return the time it was first seen gone."""
-        wait_until(
-            lambda: not self.jobs.exists(name),
-            timeout=timeout,
-            what=f"job {name!r} to be gone from the scheduler",
-        )
-        return time.time()
-
-    def fence(self, due: str = "1500ms", timeout: float = 30) -> str:
-        """Schedule a job that answers 200 and wait for its trigger: everything the sidecar had
-        to deliver before it has had time to arrive. Returns the fence job's name."""
-        name = unique_name("fence")
-        self.jobs.schedule(name, due_time=due, data={"answer": 200})
-        self.wait_for_deliveries(name, 1, timeout=timeout)
-        self.wait_gone(name, timeout=timeout)
-        return name
-
-    def settle(self, *names: str, timeout: float = 60, fence_due: str = "1500ms") -> list[dict]:
-        """Wait until no more deliveries of these jobs can come: each is gone from the
-        scheduler, then a fence job due later has arrived. Returns all their deliveries."""
-        for name in names:
-            self.wait_gone(name, timeout=timeout)
-        self.fence(fence_due, timeout=timeout)
-        return [d for name in names for d in self.deliveries(name)]
-
-    def stop(self) -> None:
-        self.http.close()
-        super().stop()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 if __name__ == "__main__":

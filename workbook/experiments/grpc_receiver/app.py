@@ -1,37 +1,37 @@
-"""A gRPC app that receives job triggers through dapr-ext-grpc, and the helpers to run it.
+"""A gRPC app that receives job triggers through dapr-ext-grpc: the database-backup service.
 
-The app (run as
-`python -m workbook.experiments.grpc_receiver.harness --port P --record FILE JOB [JOB ...]`) is the
-seeds' database-backup service: `@app.job_event(name)` handlers, one per job name, because
-dapr-ext-grpc routes job events by exact name. Every call is written to a JSON-lines file:
+Run as `python -m workbook.experiments.grpc_receiver.app --port P --record FILE JOB [JOB ...]`.
+`@app.job_event(name)` handlers, one per job name, because dapr-ext-grpc routes job events by
+exact name. Every call goes into the experiments' trigger store (bounded, see
+workbook.experiments._shared.trigger_store), mirrored to the JSON-lines FILE for the harness:
 
 - a "wire" record per OnJobEvent call, read by a gRPC server interceptor: the job name, the
   `Any`'s type URL and raw value bytes, and whether the handler succeeded;
 - a "handler" record per handled event: what the SDK hands the handler (`JobEvent.data`).
 
-`GrpcJobApp` starts the app with its own daprd (app protocol gRPC) and reads that file back;
-`dapr_client(sidecar)` opens the Python SDK's DaprClient on a sidecar's gRPC port.
+The app records whatever data arrives: data that is not JSON (or nests deeper than 32
+levels, or has a 5,000-digit number) is recorded with "json": null and its reason. A call the
+app cannot take (a job name without a handler) is answered with its gRPC status and one log
+line, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import json
-import sys
-import threading
 import time
 from concurrent import futures
 from pathlib import Path
 
 import grpc
 
-from workbook import config
-from workbook.runtime.apps import unique_name
-from workbook.runtime.processes import ManagedProcess, free_port, port_in_use
-from workbook.runtime.scheduler import Scheduler
-from workbook.runtime.sidecar import Sidecar
-from workbook.runtime.waiting import wait_until
+from workbook.experiments._shared.safe_input import (
+    MAX_BODY_BYTES,
+    BadBody,
+    parse_json,
+    printable_output,
+)
+from workbook.experiments._shared.trigger_store import TriggerStore
 
 JOB_EVENT_METHODS = (
     "/dapr.proto.runtime.v1.AppCallback/OnJobEvent",
@@ -39,27 +39,16 @@ JOB_EVENT_METHODS = (
 )
 
 
-# --- the app -------------------------------------------------------------------------------
-
-
-class Recorder:
-    """Appends one JSON object per line; flushed at once so readers see it immediately."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-
-    def write(self, record: dict) -> None:
-        with self._lock, self.path.open("a") as out:
-            out.write(json.dumps(record) + "\n")
+def kept_bytes(data: bytes) -> str:
+    """The first MAX_BODY_BYTES bytes of some data, base64-encoded (the size is kept apart)."""
+    return base64.b64encode(data[:MAX_BODY_BYTES]).decode()
 
 
 class WireRecorder(grpc.ServerInterceptor):
     """Records each job event as it arrived on the wire, before the SDK unwraps it."""
 
-    def __init__(self, recorder: Recorder):
-        self.recorder = recorder
+    def __init__(self, store: TriggerStore):
+        self.store = store
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -77,14 +66,17 @@ class WireRecorder(grpc.ServerInterceptor):
                 "type_url": request.data.type_url,
                 "content_type": request.content_type,
                 "method": request.method,
-                "value_b64": base64.b64encode(request.data.value).decode(),
+                "value_b64": kept_bytes(request.data.value),
+                "value_bytes": len(request.data.value),
             }
             try:
                 response = inner(request, context)
             except Exception as error:
-                self.recorder.write(record | {"outcome": f"error: {error}"})
-                raise
-            self.recorder.write(record | {"outcome": "ok"})
+                self.store.add(record | {"outcome": f"error: {error}"})
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                print(f"job {request.name!r}: {code.name}: {error}", flush=True)
+                context.abort(code, str(error))  # a status, without gRPC's traceback
+            self.store.add(record | {"outcome": "ok"})
             return response
 
         return grpc.unary_unary_rpc_method_handler(
@@ -94,30 +86,31 @@ class WireRecorder(grpc.ServerInterceptor):
         )
 
 
-def build_app(job_names: list[str], recorder: Recorder):
+def build_app(job_names: list[str], store: TriggerStore):
     """The dapr-ext-grpc App with one job_event handler per name."""
     from dapr.ext.grpc import App, JobEvent
 
     app = App(
         thread_pool=futures.ThreadPoolExecutor(max_workers=10),
-        interceptors=[WireRecorder(recorder)],
+        interceptors=[WireRecorder(store)],
     )
 
     def handle(event: JobEvent) -> None:
         arrived = time.time()
-        text = event.data.decode(errors="replace")
         try:
-            payload = json.loads(event.data)
-        except ValueError:
-            payload = None
-        recorder.write(
+            payload, problem = parse_json(event.data), None
+        except BadBody as error:
+            payload, problem = None, str(error)
+        store.add(
             {
                 "kind": "handler",
                 "name": event.name,
                 "received_at": arrived,
-                "data_b64": base64.b64encode(event.data).decode(),
-                "data_text": text,
+                "data_b64": kept_bytes(event.data),
+                "data_bytes": len(event.data),
+                "data_text": event.data[:MAX_BODY_BYTES].decode(errors="replace"),
                 "json": payload,
+                "json_problem": problem,
             }
         )
         if isinstance(payload, dict) and isinstance(payload.get("metadata"), dict):
@@ -141,129 +134,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--record", type=Path, required=True)
     parser.add_argument("jobs", nargs="+", help="job names to handle (exact names)")
     args = parser.parse_args(argv)
-    app = build_app(args.jobs, Recorder(args.record))
+    printable_output()
+    app = build_app(args.jobs, TriggerStore(mirror=args.record))
     print(f"gRPC app listening on 127.0.0.1:{args.port} for jobs {args.jobs}", flush=True)
     app.run(args.port, listen_address="127.0.0.1")
-
-
-# --- running it ----------------------------------------------------------------------------
-
-
-def dapr_client(sidecar: Sidecar):
-    """The Python SDK's DaprClient on this sidecar's gRPC port.
-
-    DaprClient(address=...) is not enough on its own: its constructor first polls the HTTP
-    health endpoint of the sidecar named by the SDK settings (DAPR_HTTP_ENDPOINT, or
-    DAPR_HTTP_PORT, default 3500) for up to DAPR_HEALTH_TIMEOUT (60 s). Point it at ours.
-    """
-    from dapr.clients import DaprClient
-    from dapr.conf import settings
-
-    settings.DAPR_HTTP_ENDPOINT = sidecar.http_url
-    return DaprClient(address=sidecar.grpc_address)
-
-
-class GrpcJobApp:
-    """The gRPC backup app plus its daprd (--app-protocol grpc), for notebooks and tests."""
-
-    def __init__(
-        self,
-        scheduler: Scheduler,
-        job_names: list[str],
-        *,
-        app_id: str | None = None,
-        log_dir: Path | None = None,
-    ):
-        self.app_id = app_id or unique_name("backup-grpc")
-        self.job_names = list(job_names)
-        self.app_port = free_port()
-        log_dir = Path(log_dir or config.STATE_DIR / "logs")
-        self.record_path = log_dir / f"{self.app_id}-received.jsonl"
-        self.record_path.unlink(missing_ok=True)
-        self.sidecar = Sidecar(
-            self.app_id,
-            scheduler_address=scheduler.address,
-            app_port=self.app_port,
-            app_protocol="grpc",
-            log_path=log_dir / f"{self.app_id}-daprd.log",
-        )
-        self.app = ManagedProcess(
-            self.app_id,
-            [
-                sys.executable,
-                "-m",
-                "workbook.experiments.grpc_receiver.harness",
-                "--port",
-                str(self.app_port),
-                "--record",
-                str(self.record_path),
-                *self.job_names,
-            ],
-            log_path=log_dir / f"{self.app_id}-app.log",
-            env=self.sidecar.app_env(),
-            cwd=config.ROOT,
-        )
-
-    def start(self, timeout: float = 30) -> GrpcJobApp:
-        if not self.app.alive():
-            self.app.start()
-            self.app.wait_for_log("listening", timeout=timeout)
-            wait_until(
-                lambda: port_in_use(self.app_port),
-                timeout=timeout,
-                what=f"the gRPC app on port {self.app_port}",
-            )
-        if not self.sidecar.process:
-            self.sidecar.start(timeout=timeout)
-        return self
-
-    def client(self):
-        """A DaprClient on this app's sidecar: jobs scheduled through it belong to this app."""
-        return dapr_client(self.sidecar)
-
-    def records(self, kind: str, name: str | None = None) -> list[dict]:
-        try:
-            lines = self.record_path.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-        found = [json.loads(line) for line in lines if line.strip()]
-        return [r for r in found if r["kind"] == kind and (name is None or r["name"] == name)]
-
-    def received(self, name: str | None = None) -> list[dict]:
-        """What the handlers got (JobEvent.data), oldest first."""
-        return self.records("handler", name)
-
-    def wire(self, name: str | None = None) -> list[dict]:
-        """Every OnJobEvent call as it arrived (type URL, raw bytes, outcome), oldest first."""
-        return self.records("wire", name)
-
-    def wait_for_trigger(self, name: str, *, count: int = 1, timeout: float = 10) -> list[dict]:
-        return wait_until(
-            lambda: (got := self.received(name)) and len(got) >= count and got,
-            timeout=timeout,
-            what=f"{count} trigger(s) of job {name!r} (gRPC)",
-        )
-
-    def delete_jobs(self, also: tuple[str, ...] = ()) -> None:
-        """Delete this app's jobs, and the `also` ones scheduled through its sidecar (deleting
-        a missing job is fine: the answer is OK for it too)."""
-        if not self.sidecar.healthy():
-            return
-        with self.client() as client:
-            for name in [*self.job_names, *also]:
-                client.delete_job(name)
-
-    def stop(self, also_delete: tuple[str, ...] = ()) -> None:
-        """Delete the jobs (see delete_jobs), then stop the sidecar and the app."""
-        self.delete_jobs(also_delete)
-        self.sidecar.stop()
-        self.app.stop()
-
-    def __enter__(self) -> GrpcJobApp:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 if __name__ == "__main__":
