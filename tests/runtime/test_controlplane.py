@@ -113,6 +113,21 @@ def test_an_occupied_port_is_refused_with_its_pid_and_nothing_is_left(state_dir,
     assert running_services(plane.scheduler.ports["port"]) == []
 
 
+def test_a_taken_health_port_is_refused_before_anything_starts(state_dir, tmp_path):
+    scheduler = Scheduler.isolated(tmp_path)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", scheduler.ports["healthz_port"]))
+        holder.listen()
+        with pytest.raises(detect.PortTaken) as refused:
+            scheduler.start()
+    assert str(refused.value).startswith(
+        f"port {scheduler.ports['healthz_port']} (the scheduler's healthz_port) is taken by "
+        f"pid {os.getpid()} ("
+    )
+    assert scheduler.process is None
+    assert ledger.entries() == []
+
+
 def test_kill_is_a_real_crash(state_dir, tmp_path):
     scheduler = Scheduler.isolated(tmp_path).start()
     scheduler.stop()

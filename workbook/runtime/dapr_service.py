@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbook.runtime import detect
-from workbook.runtime.processes import ManagedProcess
+from workbook.runtime.processes import ManagedProcess, describe_port_holder, port_in_use
 from workbook.runtime.waiting import http_status, wait_until
 
 
@@ -56,6 +56,16 @@ class ControlPlaneService:
         """The healthy service already on this gRPC port (PortTaken if something else is)."""
         return detect.find(self.service, self.ports["port"])
 
+    def check_ports_free(self) -> None:
+        """PortTaken, naming the holder, for any of its ports already in use."""
+        for name, port in self.ports.items():
+            if port_in_use(port):
+                raise detect.PortTaken(
+                    f"port {port} (the {self.service}'s {name}) is taken by "
+                    f"{describe_port_holder(port)}: stop it, or give the {self.service} "
+                    "another port"
+                )
+
     def launch(self) -> ControlPlaneService:
         """Reuse a running one, or start the process without waiting for it to be healthy."""
         found = self.find_running()
@@ -63,6 +73,7 @@ class ControlPlaneService:
             self.reused, self.found = True, found
             self.ports["healthz_port"] = found.health_port
             return self
+        self.check_ports_free()
         self.prepare()
         self.process = ManagedProcess(
             self.service, self.args(), log_path=self.log_path, outlive_parent=self.outlive_parent
