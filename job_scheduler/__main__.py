@@ -133,6 +133,9 @@ def main() -> int:
     except DaprError as error:
         say(f"Error: {error}")
         return 1
+    except httpx.TransportError as error:
+        say(f"job-service's sidecar at {SIDECAR} went away ({error}): stopping")
+        return 1
     finally:
         if pending:
             clean_up_on_the_way_out()

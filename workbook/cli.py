@@ -27,6 +27,11 @@ from workbook.runtime.waiting import WaitTimeout, wait_until
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbook", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -50,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     nbs.add_argument("action", choices=["run", "check"])
     nbs.add_argument("paths", nargs="*")
 
-    args = parser.parse_args(argv)
-    return COMMANDS[args.command](args)
+    return parser
 
 
 # `dapr run` flags the single-app mode takes (dapr/cli cmd/run.go init), and their template key.

@@ -23,6 +23,8 @@ def port_taken(port: int) -> bool:
     import socket
 
     with socket.socket() as sock:
+        # As servers do (uvicorn, Go): connections of an earlier run in TIME_WAIT do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -268,7 +268,8 @@ def _one_line(error: PydanticValidationError, doc: dict, path: Path) -> str:
     if kind == "missing":
         return f"{path}: required field {where} not found"
     got = first.get("input")
-    return f"{path}: {where}: {first['msg'].lower()} (got {got!r})"
+    msg = first["msg"]
+    return f"{path}: {where}: {msg[:1].lower()}{msg[1:]} (got {got!r})"
 
 
 def _known_keys(doc: Any, loc: tuple) -> set:
