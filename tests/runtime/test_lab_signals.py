@@ -23,6 +23,7 @@ import httpx
 import psutil
 import pytest
 
+from workbook import config
 from workbook.runtime import processes
 from workbook.runtime.waiting import wait_until
 
@@ -84,9 +85,10 @@ class Lab:
         )
 
 
-def start_lab(state: Path, root: Path, **env: str) -> Lab:
+def start_lab(state: Path, root: Path, command: list | None = None, **env: str) -> Lab:
     process = subprocess.Popen(
-        [WORKBOOK, "lab", "--port", str(processes.free_port()), "--root", root],
+        command or [WORKBOOK, "lab", "--port", str(processes.free_port()), "--root", root],
+        cwd=config.ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -204,4 +206,38 @@ def test_after_sigkill_the_next_lab_ends_what_the_killed_one_left(tmp_path, note
                 process.kill()
     second.process.send_signal(signal.SIGHUP)
     assert second.process.wait(timeout=60) == 0
+    assert ledger_files(state) == []
+
+
+# `make lab` without its set-up step (the environment and runtime are in place for the tests).
+MAKE_LAB = [
+    "make",
+    "-s",
+    "-o",
+    "setup",
+    "-o",
+    "venv",
+    "-o",
+    "runtime",
+    "-o",
+    ".venv/.installed",
+    "lab",
+]
+
+
+@pytest.mark.parametrize("send", ["SIGHUP to its process group", "SIGTERM to make"])
+def test_make_lab_leaves_nothing_running(send, tmp_path):
+    """A closed terminal sends SIGHUP to the whole foreground group; `kill <make's pid>` sends
+    SIGTERM to make alone, which passes it on to `workbook lab`."""
+    state = tmp_path / "state"
+    lab = start_lab(state, tmp_path, command=MAKE_LAB)
+    lab.start_kernel()
+    started = lab.everything_started()
+    assert "workbook" in " ".join(started[1].cmdline())  # make -> workbook lab -> ...
+    if send.startswith("SIGHUP"):
+        os.killpg(lab.process.pid, signal.SIGHUP)
+    else:
+        lab.process.send_signal(signal.SIGTERM)
+    lab.process.wait(timeout=60)
+    assert_all_gone(started, lab, state)
     assert ledger_files(state) == []

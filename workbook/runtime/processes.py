@@ -92,16 +92,20 @@ class ManagedProcess:
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         log = os.fdopen(fd, "ab", buffering=0)
         echo = self.echo_to is not None or self.echo_prefix is not None
-        self.popen = spawn(
-            self.args,
-            cwd=self.cwd,
-            env=child_environment(self.env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if echo else log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: we can end it and its children
-            parent_death_signal=not self.outlive_parent,
-        )
+        try:
+            self.popen = spawn(
+                self.args,
+                cwd=self.cwd,
+                env=child_environment(self.env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if echo else log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: we can end it and its children
+                parent_death_signal=not self.outlive_parent,
+            )
+        except BaseException:
+            log.close()
+            raise
         self.entry = ledger.record(
             self.popen.pid,
             name=self.name,
