@@ -1,4 +1,4 @@
-"""`workbook lab` / `make lab`: the control plane plus JupyterLab on loopback, at notebook 01.
+"""`workbook lab` / `make lab`: the control plane plus JupyterLab on loopback, at notebook 00.
 
 Start: end what a killed earlier lab left running (processes.end_leftovers), then start or
 reuse the scheduler and placement (controlplane.ControlPlane), then JupyterLab. Its token is
@@ -36,7 +36,7 @@ from workbook.runtime.processes import (
 )
 from workbook.runtime.waiting import http_status, wait_until
 
-FIRST_NOTEBOOK = "01_schedule_get_delete.ipynb"
+FIRST_NOTEBOOK = "00_start_here.ipynb"
 SETTINGS_DIR = config.STATE_DIR / "jupyterlab" / "user-settings"
 # Workbook defaults: render every cell (long outputs scroll smoothly, screenshots show them),
 # and no news or update checks (the notebooks need no internet).
