@@ -10,7 +10,7 @@ DELIVERED, NOT_RETRIED, RETRIED = "tab:green", "tab:purple", "tab:red"
 STATUS_LEGEND = {
     DELIVERED: "app answered 2xx: delivered",
     NOT_RETRIED: "app answered 404: failed, not retried",
-    RETRIED: "app answered another error: retried",
+    RETRIED: "app answered another error: up to the failure policy",
 }
 # Deliveries closer together than this draw as one dot, so they are stacked instead.
 SAME_INSTANT = 0.12
