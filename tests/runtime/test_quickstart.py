@@ -1,4 +1,5 @@
-"""The droid quickstart exactly as `make run` runs it: every line of the storyline, in order."""
+"""The droid quickstart exactly as `make run` runs it without the Dapr CLI: every line of the
+storyline, in order; Ctrl-C stops everything and job-scheduler says plainly what it left."""
 
 from __future__ import annotations
 
@@ -6,20 +7,24 @@ import json
 import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
+
+from run_helpers import (
+    DROID_JOBS,
+    assert_ports_free,
+    read_until,
+    remove_jobs,
+    start_run,
+    workbook_env,
+)
 
 from workbook.config import ROOT
-from workbook.lessons.lab import jobs_left
-from workbook.runtime.processes import port_in_use
 
 
 def run_quickstart() -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     return subprocess.run(
-        ["workbook", "run", "-f", ".", "--exit-with", "job-scheduler"],
+        ["workbook", "quickstart", "--stand-in"],
         cwd=ROOT,
-        env=env,
+        env=workbook_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -78,35 +83,40 @@ def test_droid_storyline():
     assert lines.index("== APP - job-service == Starting droid: C-3PO") < lines.index(
         "== APP - job-scheduler == Job C-3PO fired; the scheduler removed it"
     )
-
-    assert out.rstrip().endswith("[workbook] everything stopped")
-    for port in (6200, 6280, 6281, 6380, 6381):
-        assert not port_in_use(port), f"port {port} still open after the run"
-
-
-def test_ctrl_c_stops_everything_and_deletes_the_jobs():
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    run = subprocess.Popen(
-        ["workbook", "run", "-f", "."],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    # The route, then the end in the CLI's order: per app, daprd first, then the app.
+    runner = [line for line in lines if line.startswith("[workbook] ")]
+    assert runner[0] == (
+        "[workbook] no Dapr CLI 1.18 on PATH: workbook run -f . --exit-with job-scheduler "
+        "(the stand-in)"
     )
-    seen = []
-    for line in run.stdout:  # wait for the storyline to be under way
-        seen.append(line)
-        if "Job Scheduled: C-3PO" in line:
-            break
+    assert runner[-5:] == [
+        "[workbook] Exited App successfully: job-scheduler",
+        "[workbook] Exited Dapr successfully: job-service",
+        "[workbook] Exited App successfully: job-service",
+        "[workbook] Exited Dapr successfully: job-scheduler",
+        "[workbook] everything stopped",
+    ]
+    assert_ports_free()
+
+
+def test_ctrl_c_stops_everything_and_says_which_job_was_left():
+    run = start_run("-f", ".")
+    seen = read_until(run, "Job Scheduled: C-3PO")
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
     rest, _ = run.communicate(timeout=60)
     out = "".join(seen) + rest
     assert run.returncode == 0, out
-    assert "[workbook] stopped job-scheduler" in out
+    lines = out.splitlines()
+    stopping = lines.index(
+        "[workbook] Received signal to stop Dapr and app processes. Shutting down."
+    )
+    # job-service's sidecar is stopped first (as `dapr run -f` does): C-3PO, scheduled through
+    # it, cannot be deleted any more, and job-scheduler says so instead of failing silently.
+    assert lines[stopping + 1 :].count("[workbook] Exited Dapr successfully: job-service") == 1
+    assert "== APP - job-scheduler == Left job C-3PO on the scheduler: its sidecar was already " \
+        "stopped" in lines  # fmt: skip
+    assert "Traceback" not in out
     assert out.rstrip().endswith("[workbook] everything stopped")
-    for port in (6200, 6280, 6281, 6380, 6381):
-        assert not port_in_use(port), f"port {port} still open after Ctrl-C"
-    # job-scheduler deleted its pending jobs on the way out (C-3PO was due in 5 s).
-    assert jobs_left("job-service", ["R2-D2", "C-3PO", "BB-8"]) == []
+    assert_ports_free()
+    # What it said is what the scheduler holds; removed here so the next run starts clean.
+    assert remove_jobs("job-service", DROID_JOBS) == ["C-3PO"]
