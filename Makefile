@@ -12,15 +12,25 @@ VENV := .venv
 LOCK_LAB := requirements/lab.txt
 LOCK_DEV := requirements/dev.txt
 PY := $(VENV)/bin/python
-DAPR_HOME ?= $(HOME)/.dapr
-export PATH := $(CURDIR)/$(VENV)/bin:$(DAPR_HOME)/bin:$(PATH)
+# The Dapr home runtime/install.sh chose (or would choose): DAPR_HOME when set, else a ~/.dapr
+# holding Dapr 1.18.x, else the workbook's own build; read from its record, no network, no Go.
+DAPR_CHOICE := $(shell bash runtime/install.sh --print-home 2>/dev/null)
+DAPR_HOME ?= $(patsubst DAPR_HOME=%,%,$(filter DAPR_HOME=%,$(DAPR_CHOICE)))
+# the real Dapr CLI finds that home as $$DAPR_RUNTIME_PATH/.dapr
+DAPR_RUNTIME_PATH ?= $(patsubst DAPR_RUNTIME_PATH=%,%,$(filter DAPR_RUNTIME_PATH=%,$(DAPR_CHOICE)))
+export DAPR_RUNTIME_PATH
+WORKBOOK_HOME ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/dapr-jobs-workbook
+export PATH := $(CURDIR)/$(VENV)/bin:$(DAPR_HOME)/bin:$(WORKBOOK_HOME)/bin:$(PATH)
 
 .PHONY: setup venv runtime browser run test test-unit scheduler stop lab notebooks bench lint format lock clean
 
-setup: venv runtime
+# The Python environment and the Dapr runtime side by side (a cold set-up overlaps pip and go).
+setup:
+	@$(MAKE) --no-print-directory -j2 venv runtime
 
 # The Python environment, rebuilt only when pyproject.toml or the lock files change.
 venv: $(VENV)/.installed
+	@:
 $(VENV)/.installed: pyproject.toml $(LOCK_DEV)
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is needed (python3 is $$(python3 --version))"; exit 1; }
@@ -30,7 +40,9 @@ $(VENV)/.installed: pyproject.toml $(LOCK_DEV)
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-# Dapr $(DAPR_RUNTIME_VERSION) built from its Go modules into $(DAPR_HOME)/bin (reused when it matches).
+# Dapr $(DAPR_RUNTIME_VERSION): an installed Dapr 1.18 reused, or built from its Go modules into the
+# workbook's own home (never into ~/.dapr). DAPR_COMPONENTS=all: daprd with every stable
+# component; RETRY_CLI=1: ask the Go module proxy again for the refused Dapr CLI module.
 runtime:
 	@bash runtime/install.sh
 

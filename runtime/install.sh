@@ -1,39 +1,99 @@
 #!/usr/bin/env bash
-# Build the pinned Dapr runtime (daprd, scheduler, placement) and CLI from their Go modules
-# and install them where `dapr init --slim` puts them: $DAPR_HOME/bin (default ~/.dapr/bin).
-# An install whose versions match the pin is reused: a warm run takes well under a second.
+# The Dapr runtime (daprd, scheduler, placement) the workbook uses, found or built.
+#
+#   bash runtime/install.sh              reuse or build, then record the choice
+#   bash runtime/install.sh --print-home the Dapr home the workbook uses (KEY=value lines), no writes
+#   bash runtime/install.sh --dry-run    what a set-up would do, no writes, no network, no Go
+#
+# Which Dapr home (the same rule workbook/config.py reads back from the record):
+#   1. DAPR_HOME, when set: reused if it holds Dapr 1.18.x; built into only if it is empty or
+#      the workbook's own build; any other Dapr there is refused, never replaced.
+#   2. ~/.dapr, when it holds daprd 1.18.x with scheduler and placement (`dapr init --slim`, or
+#      an earlier set-up): reused as it is. Nothing in ~/.dapr is ever written.
+#   3. Otherwise the workbook's own home, outside the clone so every clone shares it:
+#      $WORKBOOK_HOME/dapr-<version>/.dapr  (WORKBOOK_HOME defaults to
+#      ${XDG_DATA_HOME:-~/.local/share}/dapr-jobs-workbook); built there when missing.
+# The choice is recorded in $WORKBOOK_HOME/runtime-<version>.env. So is a module the Go proxy
+# refused (the Dapr CLI), so a warm set-up asks nothing of the network and needs no Go.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 . "$here/versions.env"
-DAPR_HOME=${DAPR_HOME:-$HOME/.dapr}
-bin="$DAPR_HOME/bin"
+V=$DAPR_RUNTIME_VERSION
+CLI_V=$DAPR_CLI_VERSION
+mode=${1:-install}
+WORKBOOK_HOME=${WORKBOOK_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/dapr-jobs-workbook}
+record="$WORKBOOK_HOME/runtime-$V.env"
+own_home="$WORKBOOK_HOME/dapr-$V/.dapr"
+components=${DAPR_COMPONENTS:-workbook}
 work=${DAPR_BUILD_DIR:-$here/../.state/runtime-build}
+STAMP=.workbook-runtime-version # in <home>/bin: "<version>" then "components=<set>"
 
 say() { printf '[runtime] %s\n' "$*"; }
 die() { printf '[runtime] ERROR: %s\n' "$*" >&2; exit 1; }
 
-installed_version() { # binary -> version it reports, or nothing
-  [ -x "$1" ] && "$1" --version 2>/dev/null | head -n 1 | tr -d '[:space:]' || true
+memo_home='' memo_version=''
+daprd_version() { # home -> the version its daprd reports, or nothing (asked once per home)
+  if [ "$memo_home" != "$1" ]; then
+    memo_home=$1
+    memo_version=$([ -x "$1/bin/daprd" ] && "$1/bin/daprd" --version 2>/dev/null | head -n 1 | tr -d '[:space:]' || true)
+  fi
+  echo "$memo_version"
+}
+is_1_18() { [[ $1 =~ ^1\.18\.[0-9]+$ ]]; }
+complete_1_18() { # home: daprd 1.18.x, scheduler and placement
+  is_1_18 "$(daprd_version "$1")" && [ -x "$1/bin/scheduler" ] && [ -x "$1/bin/placement" ]
+}
+ours() { [ -f "$1/bin/$STAMP" ]; }
+stamp_version() { head -n 1 "$1/bin/$STAMP" 2>/dev/null || true; }
+stamp_components() { sed -n 's/^components=//p' "$1/bin/$STAMP" 2>/dev/null || true; }
+has_components() { # home: does its daprd register the requested set?
+  [ "$components" = workbook ] || ! ours "$1" || [ "$(stamp_components "$1")" = all ] ||
+    [ "$(stamp_components "$1")" = "$components" ]
+}
+empty_home() { [ ! -e "$1/bin" ] || [ -z "$(ls -A "$1/bin")" ]; }
+describe() { # home -> what is there, for messages
+  local v; v=$(daprd_version "$1")
+  if [ -n "$v" ]; then echo "daprd $v$([ -x "$1/bin/scheduler" ] || echo ', no scheduler')$([ -x "$1/bin/placement" ] || echo ', no placement')"
+  elif [ -e "$1/bin/daprd" ]; then echo "a daprd that reports no version"
+  else echo "no daprd"; fi
 }
 
-# daprd reports its version; scheduler and placement have no --version flag, so the build
-# leaves a stamp naming the version it built them from.
-stamp="$bin/.workbook-runtime-version"
-runtime_ok() {
-  [ "$(installed_version "$bin/daprd")" = "$DAPR_RUNTIME_VERSION" ] &&
-    [ -x "$bin/scheduler" ] && [ -x "$bin/placement" ] &&
-    [ "$(cat "$stamp" 2>/dev/null)" = "$DAPR_RUNTIME_VERSION" ]
+# Decide: sets home, origin (explicit | reused | workbook) and action (reuse | build).
+choose_home() {
+  if [ -n "${DAPR_HOME:-}" ]; then
+    home=$DAPR_HOME origin=explicit
+    if complete_1_18 "$home" && has_components "$home"; then action=reuse
+    elif empty_home "$home" || ours "$home"; then action=build
+    else
+      die "DAPR_HOME=$home holds a Dapr the workbook did not install ($(describe "$home"), not 1.18.x with scheduler and placement). The workbook leaves it alone: unset DAPR_HOME, or point it at an empty folder."
+    fi
+  elif complete_1_18 "$HOME/.dapr" && has_components "$HOME/.dapr"; then
+    home=$HOME/.dapr origin=reused action=reuse
+  else
+    home=$own_home origin=workbook action=build
+    # our own build is known by its stamp: no need to start its daprd
+    if [ "$(stamp_version "$home")" = "$V" ] && [ -x "$home/bin/daprd" ] && [ -x "$home/bin/scheduler" ] &&
+      [ -x "$home/bin/placement" ] && has_components "$home"; then
+      action=reuse
+    fi
+  fi
 }
 
-cli_ok() {
-  "$bin/dapr" --version 2>/dev/null | grep -q "CLI version: $DAPR_CLI_VERSION"
+home_record() { # the KEY=value lines workbook/config.py reads
+  echo "DAPR_HOME=$home"
+  echo "DAPR_HOME_ORIGIN=$origin"
+  # the real CLI finds a Dapr home only as <runtime path>/.dapr (DAPR_RUNTIME_PATH)
+  [ "$(basename "$home")" = .dapr ] && echo "DAPR_RUNTIME_PATH=$(dirname "$home")" || true
 }
-
-need_go() {
-  command -v go >/dev/null ||
-    die "Go is not installed. Install Go 1.26.6 or newer (Debian: apt-get install golang-go, or from go.dev), then run this again."
+write_record() {
+  local tmp
+  mkdir -p "$WORKBOOK_HOME"
+  tmp=$(mktemp "$record.XXXXXX")
+  { echo "# written by runtime/install.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); read by workbook/config.py"
+    home_record; } >"$tmp"
+  mv "$tmp" "$record"
 }
 
 # The Go module proxy reachable here refuses (403) a few modules that dapr v1.18.3 requires.
@@ -44,6 +104,11 @@ need_go() {
 DURABLETASK_SUBSTITUTE=v0.12.1
 # (GONOSUMDB: the substitute is not in dapr's go.sum and the checksum database is not served here.)
 export GONOSUMDB=github.com/dapr/durabletask-go
+
+need_go() {
+  command -v go >/dev/null ||
+    die "Go is not installed, and Dapr $V must be built into $home. Install Go 1.26.6 or newer (Debian: apt-get install golang-go, or from go.dev), or install Dapr 1.18 with \`dapr init --slim\`, then run this again."
+}
 
 fetch_source() { # module version dir: a writable copy of the module's source, built as main module
   local module=$1 version=$2 dir=$3 src
@@ -63,45 +128,50 @@ with_progress() { # label command... : runs the command, printing elapsed time e
   return $rc
 }
 
+keep_components() { # source dir: leave only the registration files daprd should have
+  local dir=$1/cmd/daprd/components f
+  rm -f "$dir"/pubsub_pulsar*.go "$dir"/*_test.go
+  [ "$components" = all ] && return 0
+  local keep
+  keep=$(sed 's/#.*//' "$here/daprd-components.txt" | tr -s ' \n' '\n' | grep -v '^$')
+  for f in $keep; do [ -f "$dir/$f" ] || die "runtime/daprd-components.txt names $f, which daprd $V does not have."; done
+  for f in "$dir"/*.go; do
+    grep -qxF "$(basename "$f")" <<<"$keep" || [ "$(basename "$f")" = zz_notag.go ] || rm "$f"
+  done
+}
+
 build_runtime() {
-  local dir="$work/runtime" v=$DAPR_RUNTIME_VERSION
-  say "building Dapr runtime $v (daprd, scheduler, placement) from Go modules."
-  say "A cold build takes about 5-10 minutes on 2 cores and fills about 5 GB of Go caches; later builds reuse them."
-  fetch_source github.com/dapr/dapr "$v" "$dir" || die "the Go module proxy did not serve github.com/dapr/dapr@v$v (see the error above)."
-  rm "$dir"/cmd/daprd/components/pubsub_pulsar*.go
+  local dir="$work/runtime"
+  say "building Dapr runtime $V (daprd, scheduler, placement) from Go modules into $home/bin."
+  case $components in
+    workbook) say "  daprd with the components the workbook uses (runtime/daprd-components.txt); DAPR_COMPONENTS=all for every stable one." ;;
+    all) say "  daprd with every stable component (except Pulsar)." ;;
+    *) die "DAPR_COMPONENTS must be 'workbook' (the default) or 'all', not '$components'." ;;
+  esac
+  say "A cold build takes a few minutes on 2 cores and fills the Go caches; later builds reuse them."
+  fetch_source github.com/dapr/dapr "$V" "$dir" || die "the Go module proxy did not serve github.com/dapr/dapr@v$V (see the error above)."
+  keep_components "$dir"
   (cd "$dir" && go mod edit -replace "github.com/dapr/durabletask-go=github.com/dapr/durabletask-go@$DURABLETASK_SUBSTITUTE")
   say "  (without the Pulsar pub/sub component; durabletask-go $DURABLETASK_SUBSTITUTE instead of the refused v0.12.4)"
-  local ld="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$v"
-  ld+=" -X github.com/dapr/dapr/pkg/buildinfo.gitversion=v$v"
-  ld+=" -X github.com/dapr/dapr/pkg/buildinfo.gitcommit=module-v$v"
-  ld+=" -X github.com/dapr/kit/logger.DaprVersion=$v"
+  local ld="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$V"
+  ld+=" -X github.com/dapr/dapr/pkg/buildinfo.gitversion=v$V"
+  ld+=" -X github.com/dapr/dapr/pkg/buildinfo.gitcommit=module-v$V"
+  ld+=" -X github.com/dapr/kit/logger.DaprVersion=$V"
   mkdir -p "$dir/out"
+  # One `go build` for the three: shared packages compile once, the links run in parallel.
+  # -tags stablecomponents compiles the registration files that are left (none is excluded).
   (cd "$dir" && CGO_ENABLED=0 with_progress "daprd, scheduler, placement" \
     go build -mod=mod -trimpath -tags stablecomponents -ldflags "$ld" -o out/ \
     ./cmd/daprd ./cmd/scheduler ./cmd/placement)
-  mkdir -p "$bin"
-  for b in daprd scheduler placement; do install -m 0755 "$dir/out/$b" "$bin/$b"; done
-  echo "$DAPR_RUNTIME_VERSION" >"$stamp"
+  mkdir -p "$home/bin"
+  for b in daprd scheduler placement; do install -m 0755 "$dir/out/$b" "$home/bin/$b"; done
+  printf '%s\ncomponents=%s\n' "$V" "$components" >"$home/bin/$STAMP"
   rm -rf "$dir"  # the source copy; the Go caches keep what a rebuild needs
 }
 
-build_cli() {
-  local dir="$work/cli" v=$DAPR_CLI_VERSION
-  say "building Dapr CLI $v from its Go module."
-  if ! fetch_source github.com/dapr/cli "$v" "$dir" 2>"$work/cli-error.txt"; then
-    say "WARNING: the Go module proxy does not serve github.com/dapr/cli@v$v:"
-    sed 's/^/[runtime]   /' "$work/cli-error.txt"
-    say "The workbook runs without it: 'workbook run -f .' starts dapr.yaml with daprd directly."
-    return 0
-  fi
-  (cd "$dir" && CGO_ENABLED=0 with_progress "dapr CLI" \
-    go build -mod=mod -trimpath -ldflags "-s -w -X main.version=$v -X main.apiVersion=1.0" -o out/dapr .)
-  install -m 0755 "$dir/out/dapr" "$bin/dapr"
-}
-
-lay_out() { # what `dapr init --slim` creates besides the binaries
-  mkdir -p "$DAPR_HOME/components"
-  [ -f "$DAPR_HOME/config.yaml" ] || cat >"$DAPR_HOME/config.yaml" <<'YAML'
+lay_out() { # what `dapr init --slim` creates besides the binaries: only in a home we built
+  mkdir -p "$home/components"
+  [ -f "$home/config.yaml" ] || cat >"$home/config.yaml" <<'YAML'
 apiVersion: dapr.io/v1alpha1
 kind: Configuration
 metadata:
@@ -110,18 +180,86 @@ spec: {}
 YAML
 }
 
-mkdir -p "$work"
-if runtime_ok; then
-  say "Dapr runtime $DAPR_RUNTIME_VERSION already installed in $bin (reused)."
+# --- the Dapr CLI: used when on PATH, never asked for again once the proxy refused it --------
+cli_refusal="$WORKBOOK_HOME/refused/github.com_dapr_cli@v$CLI_V.txt"
+cli_bin="$WORKBOOK_HOME/bin/dapr"
+path_cli() { # the Dapr CLI 1.18.x on PATH, if any
+  local p; p=$(command -v dapr 2>/dev/null) || return 1
+  "$p" --version 2>/dev/null | grep -qE '^CLI version: 1\.18\.[0-9]+' && echo "$p"
+}
+cli_step() { # $1: dry (say only)
+  local p when
+  if p=$(path_cli); then
+    say "Dapr CLI $("$p" --version | sed -n 's/^CLI version: //p') on PATH ($p): \`make run\` uses it; none is built."
+  elif [ -x "$cli_bin" ] && "$cli_bin" --version 2>/dev/null | grep -q "CLI version: $CLI_V"; then
+    say "Dapr CLI $CLI_V already built in $cli_bin (reused)."
+  elif [ "${DAPR_SKIP_CLI:-}" = 1 ]; then
+    :
+  elif [ -f "$cli_refusal" ] && [ "${RETRY_CLI:-}" != 1 ]; then
+    when=$(sed -n 's/^date: //p' "$cli_refusal")
+    say "Dapr CLI: not built; the Go module proxy refused github.com/dapr/cli@v$CLI_V on $when ($cli_refusal); \`workbook run\` stands in. Retry: make runtime RETRY_CLI=1"
+  elif [ "${1:-}" = dry ]; then
+    say "would try to build the Dapr CLI $CLI_V into $cli_bin (from the Go module proxy)."
+  elif ! command -v go >/dev/null; then
+    say "Dapr CLI: not built (no Go on PATH); \`workbook run\` stands in."
+  else
+    build_cli
+  fi
+}
+build_cli() {
+  local dir="$work/cli" err="$work/cli-error.txt"
+  mkdir -p "$work"
+  say "building Dapr CLI $CLI_V from its Go module."
+  if ! fetch_source github.com/dapr/cli "$CLI_V" "$dir" 2>"$err"; then
+    mkdir -p "$(dirname "$cli_refusal")"
+    { echo "module: github.com/dapr/cli@v$CLI_V"
+      echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+      echo "proxy: $(go env GOPROXY)"
+      echo "error:"; sed 's/^/  /' "$err"; } >"$cli_refusal"
+    say "Dapr CLI: the Go module proxy refused github.com/dapr/cli@v$CLI_V: $(head -n 1 "$err")"
+    say "Recorded in $cli_refusal (not asked again; make runtime RETRY_CLI=1 retries); \`workbook run\` stands in."
+    return 0
+  fi
+  (cd "$dir" && CGO_ENABLED=0 with_progress "dapr CLI" \
+    go build -mod=mod -trimpath -ldflags "-s -w -X main.version=$CLI_V -X main.apiVersion=1.0" -o out/dapr .)
+  mkdir -p "$(dirname "$cli_bin")"
+  install -m 0755 "$dir/out/dapr" "$cli_bin"
+  rm -f "$cli_refusal"
+}
+
+# --- main ---------------------------------------------------------------------------------
+case $mode in
+  --print-home)
+    if [ -n "${DAPR_HOME:-}" ]; then home=$DAPR_HOME origin=explicit  # as given, not checked
+    elif [ -f "$record" ]; then grep -v '^#' "$record"; exit 0
+    else choose_home; fi
+    home_record; exit 0 ;;
+  --dry-run)
+    choose_home
+    case $origin/$action in
+      */reuse) say "would reuse the Dapr runtime in $home ($(describe "$home"); origin: $origin)." ;;
+      *) say "would build Dapr runtime $V (components: $components) into $home/bin." ;;
+    esac
+    [ "$origin" = workbook ] && [ -e "$HOME/.dapr" ] && say "$HOME/.dapr ($(describe "$HOME/.dapr")) would be left as it is."
+    cli_step dry; exit 0 ;;
+  install) ;;
+  *) die "unknown option $mode (use --print-home or --dry-run)" ;;
+esac
+
+choose_home
+if [ "$action" = reuse ]; then
+  case $origin in
+    workbook) say "Dapr runtime $V in $home/bin (the workbook's build, reused)." ;;
+    *) say "Dapr runtime $(daprd_version "$home") in $home/bin: reused as it is (the workbook writes nothing there)." ;;
+  esac
 else
+  [ "$origin" = workbook ] && [ -e "$HOME/.dapr" ] &&
+    say "$HOME/.dapr holds $(describe "$HOME/.dapr"), not Dapr 1.18.x with scheduler and placement: left as it is."
   need_go
+  mkdir -p "$work"
   build_runtime
-  runtime_ok || die "the built binaries do not report version $DAPR_RUNTIME_VERSION."
+  complete_1_18 "$home" || die "the built binaries in $home/bin do not report version 1.18.x."
+  lay_out
 fi
-if cli_ok; then
-  say "Dapr CLI $DAPR_CLI_VERSION already installed (reused)."
-elif [ "${DAPR_SKIP_CLI:-}" != 1 ]; then
-  need_go
-  build_cli
-fi
-lay_out
+[ -n "${DAPR_HOME:-}" ] || { [ "$(grep -v '^#' "$record" 2>/dev/null)" = "$(home_record)" ] || write_record; }
+cli_step
