@@ -56,10 +56,8 @@ def check_ports(template: RunTemplate, stop_command: str) -> None:
     for app in template.apps:
         for name, port in app.ports().items():
             if port_taken(port):
-                raise RunRefused(
-                    f"port {port} ({app.app_id}.{name} in {template.path}) is "
-                    f"{how_to_free(port, stop_command)}"
-                )
+                how = " ".join(how_to_free(port, stop_command).split())  # one line
+                raise RunRefused(f"port {port} ({app.app_id}.{name} in {template.path}) is {how}")
 
 
 def end_leftovers(say) -> int:
