@@ -1,8 +1,8 @@
 """The Jobs API error catalogue, as data: every mistake a learner makes with the sidecar's HTTP
 API, what Dapr 1.18.3 answers (measured), and what to do about it.
 
-Notebook 05 prints it as a table; tests/test_error_catalogue.py asserts every row against the
-real runtime, so the two cannot drift apart.
+Notebook 05 prints it as a table; tests/runtime/test_error_catalogue.py asserts every row
+against the real runtime, so the two cannot drift apart.
 
     with httpx.Client(base_url=sidecar_url) as http:
         for case in CATALOGUE:
@@ -158,7 +158,7 @@ CATALOGUE: list[Case] = [
         204,
         "",
         "",
-        "accepted: the job fires at once (see section 4)",
+        "accepted: the job fires at once (see section 3)",
         body={"dueTime": "2020-01-01T00:00:00Z", "data": {"droid": "R2-D2", "task": "Oil"}},
     ),
     Case(
