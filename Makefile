@@ -46,9 +46,11 @@ $(VENV)/.installed: pyproject.toml $(LOCK_DEV)
 runtime:
 	@bash runtime/install.sh
 
-# The droid quickstart: scheduler, both apps and their sidecars; all stopped at the end or on Ctrl-C.
+# The droid quickstart: under the real Dapr CLI 1.18 (`dapr run -f .`, then `dapr stop -f .`) if
+# it is on PATH, else under `workbook run -f . --exit-with job-scheduler`; the control plane
+# (scheduler + placement) first; everything stopped at the end, on Ctrl-C or a closed terminal.
 run: setup
-	workbook run -f . --exit-with job-scheduler
+	workbook quickstart
 
 test: setup browser
 	ruff check .
