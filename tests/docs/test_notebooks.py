@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 
@@ -19,7 +18,7 @@ import nbformat
 import pytest
 
 from workbook.config import ROOT
-from workbook.lessons.course import about, run_times
+from workbook.lessons.course import learning_path_markdown, run_times
 from workbook.notebooks.execute import notebook_paths, problems
 from workbook.notebooks.solutions import find_exercises, run_with_answers
 from workbook.runtime.scheduler import Scheduler
@@ -122,17 +121,12 @@ def test_at_least_20_exercises_in_all():
     assert sum(counts.values()) >= MIN_EXERCISES_IN_ALL, counts
 
 
-def stated_times(text: str) -> dict[str, str]:
-    """{notebook file: '~N s'} from a markdown table whose rows link a notebook."""
-    row = re.compile(r"^\|\s*\[[^\]]+\]\((?:notebooks/)?(\d\d_\w+\.ipynb)\).*\|\s*(~\d+ s)\s*\|$")
-    return dict(m.groups() for line in text.splitlines() if (m := row.match(line.strip())))
-
-
 def test_every_notebook_has_a_measured_run_time():
     measured = run_times()
     assert sorted(measured) == EXPECTED_NOTEBOOKS, measured
 
 
-def test_the_readme_states_the_measured_run_times():
-    expected = {name: about(seconds) for name, seconds in run_times().items()}
-    assert stated_times((ROOT / "README.md").read_text()) == expected
+def test_the_readme_states_the_learning_path_as_measured():
+    """The README's notebook table is notebook 00's learning path: objectives, exercise
+    counts and the run times measured by the last `workbook notebooks run`."""
+    assert learning_path_markdown("notebooks/") in (ROOT / "README.md").read_text()

@@ -73,14 +73,28 @@ def about(seconds: float) -> str:
     return f"~{max(1, round(seconds)):.0f} s"
 
 
-def learning_path_markdown() -> str:
-    """The learning path as a markdown table, with each notebook's measured run time."""
+def exercise_count(file: str) -> int:
+    """How many exercises (code cells tagged `exercise`) the stored notebook has."""
+    path = ROOT / "notebooks" / file
+    if not path.exists():
+        return 0
+    cells = json.loads(path.read_text())["cells"]
+    return sum("exercise" in cell.get("metadata", {}).get("tags", []) for cell in cells)
+
+
+def learning_path_markdown(link_prefix: str = "") -> str:
+    """The learning path as a markdown table: objective, exercises and measured run time of
+    each notebook (`link_prefix="notebooks/"` for the README)."""
     times = run_times()
-    rows = ["| notebook | after it you can | run time |", "| --- | --- | --- |"]
+    rows = [
+        "| notebook | after it you can | exercises | run time |",
+        "| --- | --- | --- | --- |",
+    ]
     for file, (title, objective) in PATH.items():
-        number = file[:2]
         measured = about(times[file]) if file in times else "not measured yet"
-        rows.append(f"| [{number} · {title}]({file}) | {objective} | {measured} |")
+        link = f"[{file[:2]} · {title}]({link_prefix}{file})"
+        rows.append(f"| {link} | {objective} | {exercise_count(file)} | {measured} |")
     total = sum(times.get(file, 0) for file in PATH)
-    rows.append(f"| all ten | | {about(total)} |")
+    exercises = sum(exercise_count(file) for file in PATH)
+    rows.append(f"| all ten | | {exercises} | {about(total)} |")
     return "\n".join(rows)
