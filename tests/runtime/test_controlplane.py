@@ -213,6 +213,7 @@ def test_a_kernel_that_dies_takes_its_sidecar_app_and_services_with_it(state_dir
     kernel, children = start_kernel_stand_in({})
     kernel.kill()
     kernel.wait()
+    kernel.stdout.close()
     gone, alive = psutil.wait_procs(children, timeout=15)
     assert alive == []
     assert len(gone) == 4
@@ -223,6 +224,7 @@ def test_without_a_parent_death_signal_the_next_start_ends_the_leftovers(state_d
     kernel, children = start_kernel_stand_in({"WORKBOOK_NO_PARENT_DEATH_SIGNAL": "1"})
     kernel.kill()
     kernel.wait()
+    kernel.stdout.close()
     try:
         assert all(child.is_running() for child in children)
         found = processes.leftovers()

@@ -101,9 +101,13 @@ def start_lab(state: Path, root: Path, command: list | None = None, **env: str) 
         },
     )
     lines: queue.Queue = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    ).start()
+
+    def copy_output():
+        with process.stdout:  # closed at the end of the output
+            for line in process.stdout:
+                lines.put(line)
+
+    threading.Thread(target=copy_output, daemon=True).start()
     lab = Lab(process, lines)
     ready = lab.wait_for(READY)
     lab.port, lab.token = int(ready.group(1)), ready.group(2)

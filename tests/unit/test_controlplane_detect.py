@@ -86,6 +86,7 @@ def test_a_silent_listener_is_refused_with_its_pid_and_command():
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
 
 
 def test_a_web_server_that_answers_healthz_is_not_a_scheduler():

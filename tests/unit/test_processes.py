@@ -240,6 +240,7 @@ def test_children_outlive_the_thread_that_started_them_but_not_their_process(tmp
     children = [psutil.Process(int(main_pid)), psutil.Process(int(thread_pid))]
     starter.kill()  # SIGKILL: no atexit, no clean-up of its own
     starter.wait()
+    starter.stdout.close()
     start = time.monotonic()
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []

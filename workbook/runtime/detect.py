@@ -29,11 +29,12 @@ import psutil
 
 from workbook import config
 from workbook.runtime.ports import describe_port_holder, port_holder
-from workbook.runtime.waiting import http_status
+from workbook.runtime.waiting import WaitTimeout, http_status, wait_until
 
 # Health ports of the containers `dapr init` starts (dapr/cli pkg/standalone/standalone.go).
 DAPR_INIT_HEALTH_PORTS = {"scheduler": 58081, "placement": 58080}
 BINARY_DEFAULT_HEALTH_PORT = 8080  # both binaries' --healthz-port default
+STARTING_PATIENCE = 10.0  # seconds a scheduler/placement binary gets to become healthy
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 EMPTY_SETTINGS_FRAME = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
@@ -141,6 +142,22 @@ def remove_record(service: str, grpc_port: int, pid: int) -> None:
             path.unlink()
 
 
+def _healthy_port(candidates: list[int], patience: float) -> int | None:
+    """The first candidate whose GET /healthz answers 200, trying for `patience` seconds."""
+
+    def answering():
+        for port in candidates:
+            if http_status(f"http://127.0.0.1:{port}/healthz", timeout=1.0) == 200:
+                return port
+        return None
+
+    if patience <= 0:
+        return answering()
+    with contextlib.suppress(WaitTimeout):
+        return wait_until(answering, timeout=patience, what="a health endpoint", interval=0.1)
+    return None
+
+
 def grpc_port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -164,12 +181,15 @@ def find(service: str, grpc_port: int) -> Found | None:
             f"port {grpc_port} (the {service}'s gRPC port) is taken by {who}, which does not "
             f"answer as a gRPC server: stop it, or give the {service} another port"
         )
-    for health_port in candidates:
-        if http_status(f"http://127.0.0.1:{health_port}/healthz", timeout=1.0) == 200:
-            unseen = holder_args is None or Path(holder_args[0]).name == "docker-proxy"
-            if unseen and health_port == DAPR_INIT_HEALTH_PORTS[service]:
-                who += ", likely the container of `dapr init`"
-            return Found(service, grpc_port, health_port, who, health_port == recorded)
+    # A scheduler/placement binary may still be starting (another workbook process started it a
+    # moment ago): give it a few seconds to answer before calling the port taken.
+    starting = holder_args is not None and Path(holder_args[0]).name == service
+    healthy = _healthy_port(candidates, patience=STARTING_PATIENCE if starting else 0)
+    if healthy is not None:
+        unseen = holder_args is None or Path(holder_args[0]).name == "docker-proxy"
+        if unseen and healthy == DAPR_INIT_HEALTH_PORTS[service]:
+            who += ", likely the container of `dapr init`"
+        return Found(service, grpc_port, healthy, who, healthy == recorded)
     ports = ", ".join(map(str, candidates))
     raise PortTaken(
         f"port {grpc_port} (the {service}'s gRPC port) is taken by {who}, a gRPC server with "
