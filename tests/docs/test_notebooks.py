@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from workbook.config import ROOT
-from workbook.lessons.course import learning_path_markdown, run_times
+from workbook.notebooks.course import learning_path_markdown, run_times
 from workbook.notebooks.execute import notebook_paths, problems
 from workbook.notebooks.solutions import find_exercises, run_with_answers
 from workbook.runtime.scheduler import Scheduler

@@ -18,12 +18,10 @@ import nbformat
 from nbclient import NotebookClient
 
 from workbook.config import ROOT
+from workbook.notebooks.course import RUN_TIMES, run_times, write_readme_table
 from workbook.notebooks.solutions import find_exercises, notebook_number, wrong_answers
 
 NOTEBOOKS = ROOT / "notebooks"
-# Seconds each notebook took in its last `workbook notebooks run`: the one place run times live
-# (notebook 00's learning path and the README's table are checked against it).
-RUN_TIMES = NOTEBOOKS / "run_times.json"
 KEPT_NOTEBOOK_METADATA = {"kernelspec", "language_info"}
 OBJECTIVES = "In this notebook you will"
 NEXT_LINK = re.compile(r"Next:\s*\[[^\]]+\]\((\d\d_[\w]+\.ipynb)\)")
@@ -65,11 +63,6 @@ def execute(path: Path, *, timeout: int = 300) -> tuple[nbformat.NotebookNode, f
             client.execute_cell(cell, index)
         seconds = time.monotonic() - started
     return nb, seconds
-
-
-def run_times() -> dict[str, float]:
-    """{notebook file name: seconds of its last stored run}."""
-    return json.loads(RUN_TIMES.read_text()) if RUN_TIMES.exists() else {}
 
 
 def record_run_time(name: str, seconds: float) -> None:
@@ -138,17 +131,29 @@ def problems(path: Path) -> list[str]:
 
 
 def main(action: str, names: list[str] | None = None) -> int:
-    # 00 last: its learning path renders the run times the others just measured.
-    paths = sorted(notebook_paths(names), key=lambda p: p.name.startswith("00_"))
+    paths = notebook_paths(names)
+    if action == "run":
+        return run_and_store(paths)
     failed = 0
     for path in paths:
-        if action == "run":
-            nb, seconds = execute(path)
-            nbformat.write(clean(nb), path)
-            record_run_time(path.name, seconds)
-            print(f"{path.name}: executed in {seconds:.1f} s, saved")
-        else:
-            for problem in problems(path):
-                print(f"{path.name}: {problem}")
-                failed += 1
+        for problem in problems(path):
+            print(f"{path.name}: {problem}")
+            failed += 1
     return 1 if failed else 0
+
+
+def run_and_store(paths: list[Path]) -> int:
+    """Execute and store each notebook, record its time, then refresh what states the times:
+    the README's table and notebook 00's learning path (00 runs last, after the others)."""
+    start_here = NOTEBOOKS / "00_start_here.ipynb"
+    paths = [p for p in paths if p.name != start_here.name]
+    if start_here.exists():
+        paths.append(start_here)
+    for path in paths:
+        nb, seconds = execute(path)
+        nbformat.write(clean(nb), path)
+        record_run_time(path.name, seconds)
+        print(f"{path.name}: executed in {seconds:.1f} s, saved")
+    if write_readme_table():
+        print("README.md: the notebook table now states the measured run times")
+    return 0

@@ -1,8 +1,9 @@
 """The learning path: each notebook's title and objective, with its measured run time.
 
 The run times come from notebooks/run_times.json, which `workbook notebooks run` writes from
-the real execution of each notebook: notebook 00 renders its table from it, and a test checks
-the README's table against it, so the course states each time in one place.
+the real execution of each notebook; the same run rewrites the README's table and re-executes
+notebook 00, which renders the table too. So each time is stated from one place, and tests
+check both against it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from pathlib import Path
 from workbook.config import ROOT
 
 RUN_TIMES = ROOT / "notebooks" / "run_times.json"
+README = ROOT / "README.md"
+README_START = "<!-- the learning path: written by `workbook notebooks run` -->"
+README_END = "<!-- end of the learning path -->"
 
 # file -> (title, what the learner can do after it)
 PATH = {
@@ -98,3 +102,17 @@ def learning_path_markdown(link_prefix: str = "") -> str:
     exercises = sum(exercise_count(file) for file in PATH)
     rows.append(f"| all ten | | {exercises} | {about(total)} |")
     return "\n".join(rows)
+
+
+def write_readme_table(readme: Path = README) -> bool:
+    """Put the learning path between the README's markers; True if the README changed."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    before, rest = text.split(README_START, 1)
+    _, after = rest.split(README_END, 1)
+    table = learning_path_markdown("notebooks/")
+    updated = f"{before}{README_START}\n{table}\n{README_END}{after}"
+    if updated != text:
+        readme.write_text(updated)
+    return updated != text
