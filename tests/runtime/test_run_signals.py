@@ -195,6 +195,43 @@ def test_a_taken_port_is_refused_naming_its_holder_and_nothing_starts():
         assert not port_in_use(port)
 
 
+def test_a_port_held_by_another_run_names_the_command_that_stops_it():
+    single = subprocess.Popen(
+        ["workbook", "run", "--app-id", "job-service", "--app-port", "6200",
+         "--dapr-http-port", "6280", "--", "python", "-m", "job_service"],
+        cwd=ROOT, env=workbook_env(), text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    read_until(single, "[workbook] Started Dapr with app id 'job-service'")
+    wait_until(lambda: port_in_use(6200), timeout=30, what="job-service on 6200")
+    holder = next(e for e in started_by(single.pid) if e.name == "job-service")
+    refused = subprocess.run(
+        ["workbook", "run", "-f", "."],
+        cwd=ROOT,
+        env=workbook_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    stop = subprocess.run(
+        ["workbook", "stop", "--app-id", "job-service"],
+        cwd=ROOT,
+        env=workbook_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    single.communicate(timeout=30)
+    assert refused.returncode == 1
+    assert refused.stdout.splitlines()[0] == (
+        f"[workbook] not started: port 6200 (job-service.appPort in {TEMPLATE}) is held by "
+        f"job-service (pid {holder.pid}) of a workbook process that is still running (pid "
+        f"{single.pid}): stop it with `workbook stop --app-id job-service`"
+    )
+    assert stop.stdout == f"stopped the run of job-service (pid {single.pid})\n"
+    assert_ports_free()
+
+
 def test_stop_dash_f_dapr_yaml_stops_a_run_started_with_dash_f_dot():
     run = start_run("-f", ".")
     read_until(run, "Job Scheduled: R2-D2")

@@ -128,7 +128,7 @@ def quickstart_with_cli(
     ok = False
     try:
         preflight.end_leftovers(say)
-        preflight.check_ports(template, f"dapr stop -f {template.path.parent}")
+        preflight.check_ports(template)
         plane.start()
         for line in plane.describe():
             say(line)

@@ -184,12 +184,6 @@ def record_path(key: str) -> Path:
     return config.STATE_DIR / "runs" / f"{safe}.json"
 
 
-def stop_command(template: RunTemplate, single_app: bool) -> str:
-    if single_app:
-        return f"workbook stop --app-id {template.apps[0].app_id}"
-    return f"workbook stop -f {_shown(template.path)}"
-
-
 def run(template: RunTemplate, *, exit_with: str | None = None, single_app: bool = False) -> int:
     """Run until a stop signal (or `exit_with` exits); then stop everything. The exit code."""
     if exit_with and exit_with not in {a.app_id for a in template.apps}:
@@ -202,7 +196,7 @@ def run(template: RunTemplate, *, exit_with: str | None = None, single_app: bool
     code = 1
     try:
         preflight.end_leftovers(say)
-        preflight.check_ports(template, stop_command(template, single_app))
+        preflight.check_ports(template)
         _write_record(record, template)
         if stop.is_set():
             return 130

@@ -9,7 +9,13 @@ anything else is refused with the holder's pid and command and the command that 
 
 from __future__ import annotations
 
-from workbook.run.template import RunTemplate
+import contextlib
+from pathlib import Path
+
+import psutil
+
+from workbook import config
+from workbook.run.template import RunTemplate, TemplateError, template_path
 from workbook.runtime import ledger, processes
 from workbook.runtime.ports import describe_port_holder, port_holder
 
@@ -32,7 +38,26 @@ def port_taken(port: int) -> bool:
     return port_holder(port) is not None
 
 
-def how_to_free(port: int, stop_command: str) -> str:
+def stop_command_of(starter: ledger.Starter) -> str:
+    """The command that stops the workbook process `starter` (a run, or anything else)."""
+    argv = starter.cmdline
+    if "run" in argv or "quickstart" in argv:
+        for flag in ("-f", "--run-file"):
+            if flag in argv[:-1]:
+                given = Path(argv[argv.index(flag) + 1])
+                with contextlib.suppress(psutil.Error, OSError, ValueError):
+                    given = Path(psutil.Process(starter.pid).cwd()) / given
+                with contextlib.suppress(TemplateError):
+                    return f"workbook stop -f {template_path(given)}"
+        for flag in ("-a", "--app-id"):
+            if flag in argv[:-1]:
+                return f"workbook stop --app-id {argv[argv.index(flag) + 1]}"
+        if "quickstart" in argv:
+            return f"workbook stop -f {config.ROOT / 'dapr.yaml'}"
+    return f"kill {starter.pid}"
+
+
+def how_to_free(port: int) -> str:
     """Who holds the port, and the exact command that frees it."""
     holder = port_holder(port)
     if holder is None:
@@ -41,8 +66,9 @@ def how_to_free(port: int, stop_command: str) -> str:
     entry = live.get(holder.pid)
     if entry and ledger.starter_alive(entry):
         return (
-            f"held by {entry.name} (pid {holder.pid}) of a workbook run that is still going "
-            f"(pid {entry.started_by.pid}): stop it with `{stop_command}`"
+            f"held by {entry.name} (pid {holder.pid}) of a workbook process that is still "
+            f"running (pid {entry.started_by.pid}): stop it with "
+            f"`{stop_command_of(entry.started_by)}`"
         )
     if entry:  # a leftover that would not end: give the exact command
         return f"held by {entry.name} (pid {holder.pid}), left by a killed run: end it with " + (
@@ -51,12 +77,12 @@ def how_to_free(port: int, stop_command: str) -> str:
     return f"held by {describe_port_holder(port)}: end it with `kill {holder.pid}`"
 
 
-def check_ports(template: RunTemplate, stop_command: str) -> None:
+def check_ports(template: RunTemplate) -> None:
     """Every fixed port of the template free, or RunRefused naming the first one that is not."""
     for app in template.apps:
         for name, port in app.ports().items():
             if port_taken(port):
-                how = " ".join(how_to_free(port, stop_command).split())  # one line
+                how = " ".join(how_to_free(port).split())  # one line
                 raise RunRefused(f"port {port} ({app.app_id}.{name} in {template.path}) is {how}")
 
 
