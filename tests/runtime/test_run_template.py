@@ -10,10 +10,13 @@ import signal
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from run_helpers import read_until, start_run, started_by, wait_all_gone, workbook_env
 
+from workbook.run.dapr_cli import app_pid
 from workbook.runtime.ports import free_port, port_in_use
+from workbook.runtime.sidecar import Sidecar
 
 # An app that reports what it sees: its daprd (found by app ID and port), its environment, and
 # at SIGTERM whether its daprd is still running.
@@ -176,3 +179,14 @@ def test_a_template_it_cannot_run_is_one_line_and_starts_nothing(tmp_path, case)
     assert result.stdout == ""
     assert result.stderr.startswith(f"workbook run: {tmp_path / 'dapr.yaml'}: {expected}")
     assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_the_cli_driver_reads_the_app_pid_the_cli_puts_in_sidecar_metadata(scheduler):
+    """`make run` under the real CLI ends the run when job-scheduler's process is gone; it finds
+    that process as the CLI records it: `PUT /v1.0/metadata/appPID` (cmd/run.go)."""
+    with Sidecar("probe", scheduler_address=scheduler.address) as sidecar:
+        assert app_pid(sidecar.http_port) is None
+        put = httpx.put(f"{sidecar.http_url}/v1.0/metadata/appPID", content=str(os.getpid()))
+        assert put.status_code == 204
+        assert app_pid(sidecar.http_port) == os.getpid()
+    assert app_pid(sidecar.http_port) is None  # nothing answers any more

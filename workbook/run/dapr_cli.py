@@ -29,6 +29,7 @@ from workbook.run import preflight
 from workbook.run.multiapp import say
 from workbook.run.template import RunTemplate
 from workbook.runtime.controlplane import ControlPlane
+from workbook.runtime.detect import PortTaken
 from workbook.runtime.processes import ManagedProcess, on_stop_signals, restore_signals
 from workbook.runtime.waiting import WaitTimeout, wait_until
 
@@ -97,7 +98,10 @@ class CliRun:
             if pid is None:
                 pid = app_pid(app.http_port) if app.http_port else None
                 continue
-            if not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie":
+            try:
+                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                    return True
+            except psutil.NoSuchProcess:
                 return True
         return False
 
@@ -138,7 +142,7 @@ def quickstart_with_cli(
         ok = done and APP_FAILED not in cli.output()
         if done:
             say(f"{exit_with} is done: dapr stop -f {template.path.parent}")
-    except preflight.RunRefused as error:
+    except (preflight.RunRefused, PortTaken, FileNotFoundError) as error:
         say(f"not started: {error}")
     finally:
         cli.stop()
