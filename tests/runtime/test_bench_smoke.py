@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from bench import run as bench
+from bench.summary import QUIET_OTHERS_CORES
 from workbook.config import ROOT
 
 
@@ -98,7 +99,9 @@ def test_burst_delivers_every_job(smoke):
         assert -early_s <= point["first_arrival_s"] <= point["all_delivered_s"] < 30
         assert point["curve"][-1][1] == point["jobs"]
         cpu = point["cpu_ms_per_job"]  # /proc counts in 10 ms ticks: the app may show 0
-        assert cpu["scheduler"] + cpu["daprd"] > 0 and cpu["app"] >= 0
+        assert cpu["scheduler"] + cpu["daprd"] > 0
+        # the raw receiver spends about 0.03 ms per trigger; NaN (an unread /proc) fails too
+        assert 0 <= cpu["app"] < 1, cpu
     assert results["burst"]["jobs"] == 200 and results["burst"]["lost"] == 0
 
 
@@ -121,3 +124,18 @@ def test_nothing_is_left_behind(smoke):
     assert check["jobs_left_in_sample"] == 0
     assert check["log_errors"] == {"daprd": 0, "scheduler": 0}
     assert "Trigger lateness" in stdout and "wrote" in stdout
+
+
+def test_every_sentence_follows_the_measured_figures(smoke):
+    results, _ = smoke
+    meta = results["meta"]
+    others = meta["others_cores"]
+    sentence = meta["shared_machine"]
+    if others["max"] < QUIET_OTHERS_CORES:
+        assert sentence.startswith("Other programs used no measurable CPU"), sentence
+    else:
+        assert f"a median of {others['median']:g} of the" in sentence, sentence
+    settings = meta["settings"]
+    assert "--workers 2048 (the default `scheduler --help` states)" in settings["scheduler"]
+    assert "--enable-metrics false (set on its command line)" in settings["sidecar"]
+    assert "comparison" not in settings["receiver"]  # the smoke run compares no receivers

@@ -4,6 +4,7 @@ carries what notebook 08 says it carries."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -83,23 +84,30 @@ def test_sidecars_probe_the_binding_route_with_options(replicas):
         assert len(replica.received("binding", BINDING, method="OPTIONS")) >= 1
 
 
-def test_binding_fires_on_each_replica(fired):
+def test_binding_fires_on_each_replica(fired, timing):
     per_replica = Counter(t["replica"] for t in fired["ticks"])
     expected = int(fired["window"])  # one tick per second per replica
+    tolerance = timing.gap_tolerance(1.0)  # the machine's measured baseline (conftest.py)
     assert set(per_replica) == {"r1", "r2"}
     for count in per_replica.values():
         assert expected - 2 <= count <= expected + 1, (per_replica, fired["window"])
     for name in ("r1", "r2"):
         times = [t["received_at"] for t in fired["ticks"] if t["replica"] == name]
-        assert all(0.7 <= b - a <= 1.3 for a, b in zip(times, times[1:], strict=False))
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert len(gaps) >= expected - 3, (name, gaps)
+        assert all(abs(gap - 1.0) <= tolerance for gap in gaps), (name, gaps, tolerance)
 
 
-def test_each_job_trigger_reaches_exactly_one_replica(fired):
+def test_each_job_trigger_reaches_exactly_one_replica(fired, timing):
     jobs = fired["jobs"]
-    assert len(jobs) == 6
-    assert {t["replica"] for t in jobs} <= {"r1", "r2"}
-    gaps = [b["received_at"] - a["received_at"] for a, b in zip(jobs, jobs[1:], strict=False)]
-    assert all(0.6 <= gap <= 1.4 for gap in gaps), gaps  # no fire delivered twice
+    first = jobs[0]["received_at"]
+    # Each of the 6 fires (1 s apart) is one arrival at one replica: number each arrival by
+    # the fire it belongs to; a fire delivered to both replicas, or lost, breaks the sequence.
+    fire_of = [round(t["received_at"] - first) for t in jobs]
+    assert fire_of == [0, 1, 2, 3, 4, 5], [(t["replica"], t["received_at"] - first) for t in jobs]
+    tolerance = timing.gap_tolerance(1.0)  # the machine's measured baseline (conftest.py)
+    gaps = [b["received_at"] - a["received_at"] for a, b in itertools.pairwise(jobs)]
+    assert all(abs(gap - 1.0) <= tolerance for gap in gaps), (gaps, tolerance)
 
 
 def test_binding_event_carries_no_data(fired):

@@ -52,6 +52,22 @@ def duplicates(counts: list[int]) -> int:
     return sum(c - 1 for c in counts if c > 1)
 
 
+# Delivery is at least once: a trigger sent just before a fault, whose ack was lost with it,
+# may come again. A rare duplicate is counted and reported, not asserted away; many would
+# mean the fault replays triggers wholesale.
+MAX_DUPLICATE_SHARE = 0.1
+
+
+def at_least_once(counts: list[int]) -> int:
+    """Assert every job arrived (none lost), each at most twice and only a few twice; return
+    the duplicates, which the test reports."""
+    assert min(counts) >= 1, f"lost: {counts.count(0)} of {len(counts)} jobs never arrived"
+    assert max(counts) <= 2, f"a trigger arrived {max(counts)} times: {counts}"
+    allowed = max(1, int(MAX_DUPLICATE_SHARE * len(counts)))
+    assert duplicates(counts) <= allowed, f"{duplicates(counts)} duplicates: {counts}"
+    return duplicates(counts)
+
+
 def failed_attempts(sidecar_log: str, name: str) -> int:
     """How often daprd could not reach the app with job `name` (connection refused)."""
     return len(
@@ -83,7 +99,7 @@ def test_scheduler_sigkill_loses_no_pending_job(stack, tmp_path):
         service.wait_for_trigger(name, timeout=LEASE_RECOVERY)
     arrivals = first_arrivals(service, pending)
     counts = [len(service.received(n)) for n in pending]
-    assert counts == [1] * 20  # none lost, none twice
+    dups = at_least_once(counts)
     assert min(arrivals) >= scheduled_at + 4 - 0.1  # never early
 
     triggers = service.wait_for_trigger(recurring, count=6, timeout=LEASE_RECOVERY)
@@ -98,7 +114,7 @@ def test_scheduler_sigkill_loses_no_pending_job(stack, tmp_path):
     report(
         "scheduler SIGKILL + restart",
         lost=0,
-        duplicates=duplicates(counts),
+        duplicates=dups,
         recovery_s=round(min(arrivals) - restarted_at, 1),
         late_by_s=round(max(arrivals) - (scheduled_at + 4), 1),
         recurring_burst=len([t for t in after_restart if t - after_restart[0] < 1]),
@@ -121,10 +137,11 @@ def test_graceful_scheduler_restart_recovers_at_once(stack, tmp_path):
     arrivals = first_arrivals(service, names)
     late = max(arrivals) - (scheduled_at + 3)
     assert late < 5, f"a graceful restart should not hold triggers back ({late:.1f} s late)"
+    dups = at_least_once([len(service.received(n)) for n in names])
     report(
         "scheduler graceful restart",
         lost=0,
-        duplicates=duplicates([len(service.received(n)) for n in names]),
+        duplicates=dups,
         late_by_s=round(late, 2),
     )
 
@@ -151,12 +168,12 @@ def test_held_triggers_reach_a_restarted_sidecar(stack, tmp_path):
         service.wait_for_trigger(name, timeout=20)
     arrivals = first_arrivals(service, names)
     counts = [len(service.received(n)) for n in names]
-    assert counts == [1] * 5
+    dups = at_least_once(counts)
     assert max(arrivals) - restarting_at < 10
     report(
         "daprd stopped while jobs fall due",
         lost=0,
-        duplicates=duplicates(counts),
+        duplicates=dups,
         held_for_s=round(min(arrivals) - due_at, 1),
         delivered_after_daprd_start_s=round(max(arrivals) - restarting_at, 2),
     )
@@ -275,14 +292,14 @@ def test_ha_scheduler_group_survives_one_loss_not_two(stack, tmp_path):
         service.wait_for_trigger(name, timeout=LEASE_RECOVERY)
     arrivals = first_arrivals(service, pending)
     counts = [len(service.received(n)) for n in pending]
-    assert counts == [1] * 30
+    dups = at_least_once(counts)
     while_one_down = unique_name("one-down")
     service.jobs.schedule(while_one_down, due_time="1s", data=DATA)
     service.wait_for_trigger(while_one_down, timeout=20)
     report(
         "HA: 1 of 3 schedulers killed",
         lost=0,
-        duplicates=duplicates(counts),
+        duplicates=dups,
         late_by_s=round(max(arrivals) - (scheduled_at + 4), 1),
     )
 
