@@ -34,7 +34,7 @@ def parse_payload(body: bytes) -> MaintenanceJob:
       (the shape of older quickstarts; Dapr 1.18 passes it through as plain JSON)
     """
     if len(body) > MAX_BODY_BYTES:
-        raise InvalidPayload(f"body of {len(body)} bytes is larger than {MAX_BODY_BYTES}")
+        raise InvalidPayload(f"body is larger than {MAX_BODY_BYTES} bytes")
     if not body.strip():
         raise InvalidPayload("empty body: the job was scheduled without data")
     data = _json(body)

@@ -33,9 +33,16 @@ HOSTILE = settings(
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def hostile_scheduler(tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile")
-    with Scheduler.isolated(base) as scheduler, JobService(scheduler, log_dir=base) as running:
+    with Scheduler.isolated(base) as scheduler:
+        yield scheduler, base
+
+
+@pytest.fixture(scope="module")
+def service(hostile_scheduler):
+    scheduler, base = hostile_scheduler
+    with JobService(scheduler, log_dir=base) as running:
         yield running
 
 
@@ -81,6 +88,21 @@ bodies = st.one_of(
     st.integers(MAX_BODY_BYTES - 10, 4 * MAX_BODY_BYTES).map(  # around and over the limit
         lambda n: b'"R2-D2:' + b"x" * n + b'"'
     ),
+    st.integers(1, 3000).map(lambda depth: b"[" * depth + b"]" * depth),  # deep nesting
+    st.integers(1, 3000).map(  # nesting inside a valid order
+        lambda depth: (
+            b'{"droid": "R2-D2", "task": "Oil", "x": ' + b"[" * depth + b"]" * depth + b"}"
+        )
+    ),
+    st.integers(4000, 9000).map(  # around Python's 4,300-digit int-from-string limit
+        lambda digits: b'{"droid": "R2-D2", "task": "Oil", "x": ' + b"9" * digits + b"}"
+    ),
+    st.sampled_from(["droid", "task", "x"]).map(  # a key given twice
+        lambda key: f'{{"droid": "R2-D2", "task": "Oil", "{key}": "a", "{key}": "b"}}'.encode()
+    ),
+    st.sampled_from(["utf-16", "utf-16-be", "utf-32", "utf-8-sig"]).map(
+        lambda encoding: json.dumps(DATA).encode(encoding)
+    ),
     st.sampled_from(
         [
             b"",
@@ -94,6 +116,7 @@ bodies = st.one_of(
             b'{"droid": "R2\\u0000", "task": "x"}',
             b'"\\ud800:x"',
             b"1e999999",
+            b"[" * 5000 + b"]" * 5000,  # the 10 KB body once answered 500 with a traceback
         ]
     ),
 )
@@ -116,6 +139,7 @@ ROUTE = re.compile(r"^/job/(?P<name>.*)$")
 
 def test_job_service_survives_hostile_triggers(service, app):
     seen: collections.Counter = collections.Counter()
+    lines_before = len(service.app.log_text().splitlines())
 
     @HOSTILE
     @given(name=st.text(max_size=300), body=bodies, content_type=content_types)
@@ -147,6 +171,43 @@ def test_job_service_survives_hostile_triggers(service, app):
     assert all(status < 500 for status in seen)
     assert service.app.alive()
     assert app.get("/healthz").status_code == 200
+    log = service.app.log_text().splitlines()[lines_before:]
+    assert "Traceback" not in "\n".join(log)
+    # one line per refusal, three per trigger carried out (routing 404s print nothing)
+    refusals = seen[422]
+    assert sum(1 for line in log if line.startswith("Rejected job request")) == refusals
+    assert len(log) == refusals + 3 * seen[200]
+
+
+def test_nested_data_through_a_real_sidecar_is_refused_422_not_500(service):
+    """The class of input behind the reported 500, scheduled as a job's data: daprd delivers
+    it, job_service answers 422 with its reason (a status Dapr retries, like any non-2xx; with
+    the drop policy it is tried once)."""
+    name = unique_name("deep")
+    deep: object = "R2-D2:Oil Change"
+    for _ in range(40):
+        deep = [deep]
+    service.jobs.schedule(name, due_time="1s", data=deep, failure_policy={"drop": {}})
+    [trigger] = service.wait_for_trigger(name, timeout=15)
+    assert trigger["status"] == 422
+    assert f"Rejected job request {name!r}: body nests arrays or objects deeper than 32 levels" in (
+        service.app.log_text()
+    )
+    assert service.app.alive()
+
+
+def test_received_never_returns_the_app_token_through_a_real_sidecar(hostile_scheduler):
+    scheduler, base = hostile_scheduler
+    app_token = "app-" + unique_name("secret")
+    with JobService(scheduler, app_api_token=app_token, log_dir=base) as guarded:
+        name = unique_name("with-token")
+        guarded.jobs.schedule(name, due_time="1s", data=DATA)
+        [trigger] = guarded.wait_for_trigger(name, timeout=15)
+        assert trigger["status"] == 200  # the token arrived and matched
+        assert trigger["withheld_headers"] == ["dapr-api-token"]
+        assert "dapr-api-token" not in trigger["headers"]
+        for path in ("/received", f"/received?name={name}", "/received/summary"):
+            assert app_token not in httpx.get(guarded.app_url + path, timeout=5).text
 
 
 @pytest.mark.parametrize(
