@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
+from workbook.notebooks.course import README_END, README_START, about, write_readme_table
 from workbook.notebooks.solutions import find_exercises, wrong_answers
 
 
@@ -71,3 +72,27 @@ def test_wrong_answers_are_read_without_importing_the_lessons():
     assert set(wrong) == {"1.1", "1.2", "1.3"}
     assert wrong["1.2"] == "missing_status = 404"
     assert wrong_answers(99) == {}
+
+
+def test_run_times_are_stated_to_the_second_then_to_5_s():
+    assert [about(s) for s in (0.2, 3.3, 12.5, 59.4, 61, 128)] == [
+        "~1 s",
+        "~3 s",
+        "~12 s",
+        "~59 s",
+        "~60 s",
+        "~130 s",
+    ]
+
+
+def test_the_readme_table_is_written_between_its_markers_only(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold table\n{README_END}\nrest\n")
+    assert write_readme_table(readme) is True
+    text = readme.read_text()
+    assert text.startswith(f"intro\n{README_START}\n| notebook |")
+    assert text.endswith(f"{README_END}\nrest\n")
+    assert "old table" not in text
+    assert write_readme_table(readme) is False  # nothing changes the second time
+    (tmp_path / "plain.md").write_text("no markers\n")
+    assert write_readme_table(tmp_path / "plain.md") is False
