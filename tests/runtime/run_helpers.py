@@ -69,8 +69,11 @@ def assert_ports_free(ports=QUICKSTART_PORTS) -> None:
 
 def remove_jobs(app_id: str, names: list[str]) -> list[str]:
     """Delete these jobs of `app_id` (through a sidecar of that app ID); return which existed."""
-    with ControlPlane() as plane, Sidecar(app_id, scheduler_address=plane.scheduler_address) as car:
-        client = JobsClient(car.http_url)
+    with (
+        ControlPlane() as plane,
+        Sidecar(app_id, scheduler_address=plane.scheduler_address) as car,
+        JobsClient(car.http_url) as client,
+    ):
         found = [name for name in names if client.exists(name)]
         for name in found:
             client.delete(name)

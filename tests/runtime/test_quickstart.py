@@ -113,8 +113,11 @@ def test_ctrl_c_stops_everything_and_says_which_job_was_left():
     # job-service's sidecar is stopped first (as `dapr run -f` does): C-3PO, scheduled through
     # it, cannot be deleted any more, and job-scheduler says so instead of failing silently.
     assert lines[stopping + 1 :].count("[workbook] Exited Dapr successfully: job-service") == 1
-    assert "== APP - job-scheduler == Left job C-3PO on the scheduler: its sidecar was already " \
-        "stopped" in lines  # fmt: skip
+    # (Usually "its sidecar was already stopped"; the sidecar's error if it was mid-shutdown.)
+    left = [line for line in lines if "== APP - job-scheduler == Left job " in line]
+    assert [line.split(" on the scheduler: ")[0] for line in left] == [
+        "== APP - job-scheduler == Left job C-3PO"
+    ]
     assert "Traceback" not in out
     assert out.rstrip().endswith("[workbook] everything stopped")
     assert_ports_free()
