@@ -171,18 +171,21 @@ def hopeless_not_retried(registry, on_trigger) -> str:
     registry.handler = _handler(on_trigger)
     name = unique_name("hopeless")
     registry.jobs.schedule(name, due_time="0s", data="garbage")  # the default failure policy
-    first = _first_delivery(registry, name)
-    if "error" in first or "returned" in first:
-        raise NotYet(f"{_said(first)}; catch what json.loads and the lookups raise")
     try:
-        second = registry.wait_for(name, count=2, timeout=NO_RETRY_WAIT)[1]
-    except WaitTimeout:
-        return (
-            f"your handler answered {first['status']} to the body {first['body']!r}, and Dapr "
-            f"did not deliver it again in {NO_RETRY_WAIT:g} s"
-        )
+        first = _first_delivery(registry, name)
+        if "returned" in first:
+            raise NotYet(_said(first))
+        if "error" in first:
+            raise NotYet(f"{_said(first)}; catch what json.loads and the lookups raise")
+        try:
+            second = registry.wait_for(name, count=2, timeout=NO_RETRY_WAIT)[1]
+        except WaitTimeout:
+            return (
+                f"your handler answered {first['status']} to the body {first['body']!r}, and "
+                f"Dapr did not deliver it again in {NO_RETRY_WAIT:g} s"
+            )
     finally:
-        registry.jobs.delete(name)
+        registry.jobs.delete(name)  # no retries left running after the check
     gap = second["received_at"] - first["received_at"]
     raise NotYet(
         f"Dapr delivered it again {gap:.1f} s later: your handler answered {first['status']}, "
