@@ -48,9 +48,9 @@ def _on_the_lab_sidecar(wb, request: httpx.Request, method: str, path: str) -> N
     if request.method != method or url.path != path:
         raise NotYet(f"you sent {request.method} {url.path}; this task is {method} {path}")
     if url.port != wb.service.sidecar.http_port:
+        what = " (job_service itself, not its sidecar)" if url.port == wb.service.app_port else ""
         raise NotYet(
-            f"you sent it to port {url.port}; job_service's sidecar is {wb.sidecar_url} "
-            f"(port {url.port} is {'the app itself' if url.port == wb.service.app_port else '?'})"
+            f"you sent it to port {url.port}{what}; job_service's sidecar is {wb.sidecar_url}"
         )
 
 
