@@ -160,9 +160,11 @@ build_runtime() {
   mkdir -p "$dir/out"
   # One `go build` for the three: shared packages compile once, the links run in parallel.
   # -tags stablecomponents compiles the registration files that are left (none is excluded).
+  # No debug information is compiled (the link strips it anyway: -s -w), no VCS stamp is read
+  # (the source copy may sit inside a git clone).
   (cd "$dir" && CGO_ENABLED=0 with_progress "daprd, scheduler, placement" \
-    go build -mod=mod -trimpath -tags stablecomponents -ldflags "$ld" -o out/ \
-    ./cmd/daprd ./cmd/scheduler ./cmd/placement)
+    go build -mod=mod -trimpath -buildvcs=false -gcflags=all=-dwarf=false \
+    -tags stablecomponents -ldflags "$ld" -o out/ ./cmd/daprd ./cmd/scheduler ./cmd/placement)
   mkdir -p "$home/bin"
   for b in daprd scheduler placement; do install -m 0755 "$dir/out/$b" "$home/bin/$b"; done
   printf '%s\ncomponents=%s\n' "$V" "$components" >"$home/bin/$STAMP"
