@@ -35,6 +35,13 @@ class CrashTarget:
         """Replace it with a fresh, running scheduler (after a check used it up)."""
         self.close()
         self.scheduler = Scheduler.isolated().start()
+        # /healthz answers before the job engine holds its leadership key; only a crash after
+        # that leaves a lease behind, so wait for it.
+        wait_until(
+            lambda: leadership.leadership_times(self.scheduler.log_path, after=0)[1],
+            timeout=30,
+            what="the scheduler to hold its leadership",
+        )
 
     def close(self) -> None:
         if self.scheduler:
@@ -148,7 +155,10 @@ def reach_the_replicas(schedule_spread, replicas, other, count: int = 12) -> str
 
 WRONG = {
     # SIGTERM is a request to stop: the scheduler shuts down cleanly and gives its lease back.
-    "7.1": "import os\nimport signal\n\ncrash_signal = signal.SIGTERM\nos.kill(victim.pid, crash_signal)\n",
+    "7.1": (
+        "import os\nimport signal\n\ncrash_signal = signal.SIGTERM\n"
+        "os.kill(victim.pid, crash_signal)\n"
+    ),
     # The lab's sidecar belongs to another app ID (on another scheduler).
     "7.2": (
         "def schedule_spread(names):\n"
