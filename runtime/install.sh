@@ -187,13 +187,14 @@ cli_refusal="$WORKBOOK_HOME/refused/github.com_dapr_cli@v$CLI_V.txt"
 cli_bin="$WORKBOOK_HOME/bin/dapr"
 path_cli() { # the Dapr CLI 1.18.x on PATH, if any
   local p; p=$(command -v dapr 2>/dev/null) || return 1
-  "$p" --version 2>/dev/null | grep -qE '^CLI version: 1\.18\.[0-9]+' && echo "$p"
+  # (its output is read whole first: `grep -q` on a pipe would break it, and pipefail would tell)
+  grep -qE '^CLI version: 1\.18\.[0-9]+' <<<"$("$p" --version 2>/dev/null)" && echo "$p"
 }
 cli_step() { # $1: dry (say only)
   local p when
   if p=$(path_cli); then
     say "Dapr CLI $("$p" --version | sed -n 's/^CLI version: //p') on PATH ($p): \`make run\` uses it; none is built."
-  elif [ -x "$cli_bin" ] && "$cli_bin" --version 2>/dev/null | grep -q "CLI version: $CLI_V"; then
+  elif [ -x "$cli_bin" ] && grep -q "CLI version: $CLI_V" <<<"$("$cli_bin" --version 2>/dev/null)"; then
     say "Dapr CLI $CLI_V already built in $cli_bin (reused)."
   elif [ "${DAPR_SKIP_CLI:-}" = 1 ]; then
     :
