@@ -31,10 +31,11 @@ from bench.receivers import compare_receivers
 from bench.report import render_text, write
 from bench.setting import machine, settings_text, versions
 from bench.stack import Stack
-from bench.stats import HIST_EDGES_MS, rfc3339
+from bench.stats import HIST_EDGES_MS
 from bench.summary import summarize
 from bench.throughput import throughput
 from bench.timing import EARLY_TOLERANCE_MS
+from jobs_client import rfc3339
 from workbook import config
 
 # What notebook 09 and the smoke test use as `bench.<name>` (from bench import run as bench).

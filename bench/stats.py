@@ -1,8 +1,7 @@
-"""The numbers: percentiles, distributions, spread over runs, a log histogram, due times."""
+"""The numbers: percentiles, distributions, spread over runs, a log histogram."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import statistics
 from collections.abc import Iterable
@@ -58,9 +57,3 @@ def histogram(values_ms: list[float]) -> list[int]:
         i = int(math.floor((math.log10(x) + 1) * 10))
         counts[min(max(i, 0), len(counts) - 1)] += 1
     return counts
-
-
-def rfc3339(epoch: float) -> tuple[str, float]:
-    """An absolute dueTime (microseconds) and the exact instant it names."""
-    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), moment.timestamp()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from bench.cpu import CpuMeter
 from bench.stack import Stack
-from bench.stats import rfc3339
+from jobs_client import rfc3339
 from workbook.runtime.apps import unique_name
 from workbook.runtime.waiting import wait_until
 

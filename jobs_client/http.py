@@ -7,6 +7,7 @@ DELETE /v1.0/jobs/<name>   delete        -> 204 (also for a job that does not ex
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 from urllib.parse import quote
@@ -58,6 +59,13 @@ class DaprError(Exception):
         if self.status in (401, 403):
             return "the sidecar wants a dapr-api-token header (DAPR_API_TOKEN)"
         return self.message or "unexpected answer from the sidecar"
+
+
+def rfc3339(epoch: float) -> tuple[str, float]:
+    """An absolute dueTime for the instant `epoch` (RFC 3339, UTC, microseconds, which the
+    scheduler keeps exactly), and the instant the string names."""
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), moment.timestamp()
 
 
 def job_path(name: str) -> str:

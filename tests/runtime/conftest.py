@@ -21,7 +21,6 @@ The baseline is printed once (`pytest -s`, and in the terminal summary).
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import statistics
 import time
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from jobs_client import rfc3339
 from workbook.runtime.apps import unique_name
 
 BASELINE_JOBS = 10
@@ -75,19 +75,13 @@ class TimingBaseline:
         )
 
 
-def due(epoch: float) -> tuple[str, float]:
-    """An absolute dueTime with microseconds, and the instant it names."""
-    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), moment.timestamp()
-
-
 @pytest.fixture(scope="session")
 def timing(job_service, request) -> TimingBaseline:
     """Measure trigger lateness on the session scheduler (about 4 s), print it once."""
     start = time.time() + 1.0
-    one_shots = {unique_name("baseline"): due(start + 0.1 * i) for i in range(BASELINE_JOBS)}
+    one_shots = {unique_name("baseline"): rfc3339(start + 0.1 * i) for i in range(BASELINE_JOBS)}
     every = unique_name("baseline-every")
-    every_due, every_at = due(start)
+    every_due, every_at = rfc3339(start)
     try:
         for name, (text, _) in one_shots.items():
             job_service.jobs.schedule(name, due_time=text, data=DATA)

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from bench.cpu import NCPU, limiting_side
 from bench.setting import flag_setting
-from bench.stats import HIST_EDGES_MS, dist, histogram, percentile, rfc3339, spread
+from bench.stats import HIST_EDGES_MS, dist, histogram, percentile, spread
 from bench.summary import shared_machine
 from bench.timing import make_plan, match_arrivals
+from jobs_client import rfc3339
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from bench import run as bench
+from jobs_client import rfc3339
 from workbook.lessons.exercises import NotYet
 from workbook.runtime.apps import unique_name
 
@@ -22,7 +22,7 @@ def lateness_formula(lateness_ms, wb) -> str:
     if not callable(lateness_ms):
         raise NotYet("`lateness_ms` must be a function of (received_at, due_at)")
     name = wb.name("ex9-1")
-    due, due_at = bench.rfc3339(time.time() + 1.0)
+    due, due_at = rfc3339(time.time() + 1.0)
     answer = httpx.post(
         f"{wb.sidecar_url}/v1.0/jobs/{name}", json={"dueTime": due, "data": DROID}, timeout=10
     )
