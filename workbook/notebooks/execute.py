@@ -18,7 +18,12 @@ import nbformat
 from nbclient import NotebookClient
 
 from workbook.config import ROOT
-from workbook.notebooks.course import RUN_TIMES, run_times, write_readme_table
+from workbook.notebooks.course import (
+    RUN_TIMES,
+    learning_path_markdown,
+    run_times,
+    write_readme_table,
+)
 from workbook.notebooks.solutions import find_exercises, notebook_number, wrong_answers
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -146,14 +151,32 @@ def run_and_store(paths: list[Path]) -> int:
     """Execute and store each notebook, record its time, then refresh what states the times:
     the README's table and notebook 00's learning path (00 runs last, after the others)."""
     start_here = NOTEBOOKS / "00_start_here.ipynb"
-    paths = [p for p in paths if p.name != start_here.name]
+    for path in [p for p in paths if p.name != start_here.name]:
+        run_one(path)
     if start_here.exists():
-        paths.append(start_here)
-    for path in paths:
-        nb, seconds = execute(path)
-        nbformat.write(clean(nb), path)
-        record_run_time(path.name, seconds)
-        print(f"{path.name}: executed in {seconds:.1f} s, saved")
+        # 00's table states 00's own time, known only once 00 has run: run it again (rarely
+        # needed, it takes seconds) until the table it shows is the one the times give.
+        for _ in range(3):
+            nb = run_one(start_here)
+            if learning_path_markdown() in _outputs_text(nb):
+                break
     if write_readme_table():
         print("README.md: the notebook table now states the measured run times")
     return 0
+
+
+def run_one(path: Path) -> nbformat.NotebookNode:
+    nb, seconds = execute(path)
+    nbformat.write(clean(nb), path)
+    record_run_time(path.name, seconds)
+    print(f"{path.name}: executed in {seconds:.1f} s, saved")
+    return nb
+
+
+def _outputs_text(nb: nbformat.NotebookNode) -> str:
+    texts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", ""))
+            texts.extend(str(v) for v in output.get("data", {}).values())
+    return "\n".join(texts)
