@@ -50,12 +50,31 @@ def job_name(job_service):
 FOLDER_MARKS = {"unit", "runtime", "docs"}
 
 
+# Tests that use the fixed ports of dapr.yaml (6200, 6280, ...), the default control plane
+# (50005, 50006, ...) or JupyterLab's: under pytest-xdist (make test runs tests side by side)
+# they all go to one worker, one after another; every other test uses free ports of its own.
+DEFAULT_PORT_TESTS = {
+    "test_quickstart.py",
+    "test_real_cli.py",
+    "test_run_signals.py",
+    "test_run_template.py",
+    "test_controlplane.py",
+    "test_lab_signals.py",
+    "test_readme.py",
+    "test_jupyterlab_browser.py",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Each test carries the mark of its folder: tests/unit, tests/runtime or tests/docs."""
+    """Each test carries the mark of its folder (tests/unit, tests/runtime or tests/docs), and
+    the tests on default ports share one xdist group."""
     for item in items:
         folder = Path(item.path).relative_to(Path(__file__).parent).parts[0]
         if folder in FOLDER_MARKS:
             item.add_marker(getattr(pytest.mark, folder))
+        if Path(item.path).name in DEFAULT_PORT_TESTS:
+            item.add_marker(pytest.mark.xdist_group("default-ports"))
 
 
 def marked_processes() -> list[psutil.Process]:

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from workbook.config import ROOT
+from workbook.lessons.lab import SCHEDULER_PORTS_ENV
 from workbook.notebooks.course import learning_path_markdown, run_times
 from workbook.notebooks.execute import notebook_paths, problems
 from workbook.notebooks.solutions import find_exercises, run_with_answers
@@ -49,10 +50,19 @@ RERUN = ("01_",)
 
 
 @pytest.fixture(scope="module")
-def shared_scheduler():
-    """One scheduler on the default ports for all notebooks (they reuse a running one)."""
-    with Scheduler() as scheduler:
+def shared_scheduler(monkeypatch_module):
+    """A scheduler of this test process's own, on free ports, for its notebooks: kernels and
+    nbval's subprocesses find it through WORKBOOK_SCHEDULER_PORTS (see lab.lab_scheduler), so
+    notebooks can run side by side with other tests (pytest-xdist) without sharing one."""
+    with Scheduler.isolated() as scheduler:
+        monkeypatch_module.setenv(SCHEDULER_PORTS_ENV, json.dumps(scheduler.ports))
         yield scheduler
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
 
 def ids(path):

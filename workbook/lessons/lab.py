@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass, field
 
 import httpx
@@ -73,6 +74,17 @@ class Lab:
 
 
 _current: Lab | None = None
+# Set by the test harness to give each notebook run a scheduler of its own (a JSON object of
+# Scheduler port names); a learner's lab uses the default ports, reusing a running scheduler.
+SCHEDULER_PORTS_ENV = "WORKBOOK_SCHEDULER_PORTS"
+
+
+def lab_scheduler() -> Scheduler:
+    """The scheduler the lab talks to: the one named in WORKBOOK_SCHEDULER_PORTS, else the
+    default one (`make lab` and `make scheduler` start it; a running one is reused)."""
+    return Scheduler(**json.loads(os.environ.get(SCHEDULER_PORTS_ENV) or "{}"))
+
+
 # What the last clean-up deleted: {"app_id": ..., "names": [...]}, for checks after a notebook.
 last_cleanup: dict = {}
 
@@ -84,7 +96,7 @@ def start(app_id: str = "workbook-lab") -> Lab:
         return _current
     if _current:
         cleanup()
-    scheduler = Scheduler().start()
+    scheduler = lab_scheduler().start()
     service = JobService(scheduler, app_id=unique_name(app_id)).start()
     _current = Lab(scheduler, service)
     print(
@@ -117,7 +129,7 @@ def cleanup() -> None:
 def jobs_left(app_id: str, names: list[str]) -> list[str]:
     """Which of these jobs of `app_id` the scheduler still holds (asked through a fresh sidecar
     with that app ID, since jobs belong to an app ID)."""
-    scheduler = Scheduler().start()
+    scheduler = lab_scheduler().start()
     try:
         with Sidecar(app_id, scheduler_address=scheduler.address) as sidecar:
             client = JobsClient(sidecar.http_url)
