@@ -11,9 +11,9 @@ VENV := .venv
 # `pip install --no-deps -e .`.
 LOCK_LAB := requirements/lab.txt
 LOCK_DEV := requirements/dev.txt
-# Tests mostly wait on timers (due times, retries, leases), so 4 run side by side on 2 cores;
-# those on default ports share one worker (tests/conftest.py).
-TEST_WORKERS ?= 4
+# make test: the unit tests first (one process), then the runtime and docs tests side by side
+# (they mostly wait on timers: due times, retries, leases), then those on default ports alone.
+TEST_WORKERS ?= 3
 PY := $(VENV)/bin/python
 # The Dapr home runtime/install.sh chose (or would choose): DAPR_HOME when set, else a ~/.dapr
 # holding Dapr 1.18.x, else the workbook's own build; read from its record, no network, no Go.
@@ -59,7 +59,10 @@ test: setup browser
 	ruff check .
 	ruff format --check .
 	lint-imports
-	pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 --junitxml=.state/test-report.xml
+	pytest tests/unit --junitxml=.state/test-unit.xml
+	pytest -n $(TEST_WORKERS) -m "not default_ports" --ignore=tests/unit --durations=20 \
+	  --junitxml=.state/test-side-by-side.xml
+	pytest -m default_ports --ignore=tests/unit --durations=10 --junitxml=.state/test-alone.xml
 
 # The tests that need no Dapr runtime: seconds.
 test-unit: venv

@@ -52,7 +52,8 @@ FOLDER_MARKS = {"unit", "runtime", "docs"}
 
 # Tests that use the fixed ports of dapr.yaml (6200, 6280, ...), the default control plane
 # (50005, 50006, ...) or JupyterLab's: under pytest-xdist (make test runs tests side by side)
-# they all go to one worker, one after another; every other test uses free ports of its own.
+# they carry the mark default_ports and run after the others, one at a time (make test); every
+# other test uses free ports of its own and runs side by side with the rest.
 DEFAULT_PORT_TESTS = {
     "test_quickstart.py",
     "test_real_cli.py",
@@ -65,16 +66,14 @@ DEFAULT_PORT_TESTS = {
 }
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config, items):
+def pytest_itemcollected(item):
     """Each test carries the mark of its folder (tests/unit, tests/runtime or tests/docs), and
-    the tests on default ports share one xdist group."""
-    for item in items:
-        folder = Path(item.path).relative_to(Path(__file__).parent).parts[0]
-        if folder in FOLDER_MARKS:
-            item.add_marker(getattr(pytest.mark, folder))
-        if Path(item.path).name in DEFAULT_PORT_TESTS:
-            item.add_marker(pytest.mark.xdist_group("default-ports"))
+    the tests on default ports are marked default_ports."""
+    folder = Path(item.path).relative_to(Path(__file__).parent).parts[0]
+    if folder in FOLDER_MARKS:
+        item.add_marker(getattr(pytest.mark, folder))
+    if Path(item.path).name in DEFAULT_PORT_TESTS:
+        item.add_marker(pytest.mark.default_ports)
 
 
 def marked_processes() -> list[psutil.Process]:
