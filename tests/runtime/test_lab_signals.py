@@ -73,16 +73,21 @@ class Lab:
         assert response.status_code == 201, response.text
         return wait_until(
             lambda: next(
-                (
-                    p
-                    for p in self.everything_started()
-                    if "ipykernel_launcher" in " ".join(p.cmdline())
-                ),
+                (p for p in self.everything_started() if "ipykernel_launcher" in command_line(p)),
                 None,
             ),
             timeout=60,
             what="the kernel's process",
         )
+
+
+def command_line(process: psutil.Process) -> str:
+    """The command line, or "" for a process that is gone or a zombie (make's short-lived
+    children come and go while we look)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
 
 
 def start_lab(state: Path, root: Path, command: list | None = None, **env: str) -> Lab:
@@ -158,7 +163,7 @@ def test_jupyterlabs_token_is_not_on_any_command_line(tmp_path, notebooks):
     lab = start_lab(tmp_path / "state", notebooks)
     try:
         for process in lab.everything_started():
-            assert lab.token not in " ".join(process.cmdline())
+            assert lab.token not in command_line(process)
         token_file = tmp_path / "state" / "jupyterlab" / "token"
         assert token_file.stat().st_mode & 0o777 == 0o600
         assert token_file.read_text() == lab.token
@@ -194,7 +199,7 @@ def test_after_sigkill_the_next_lab_ends_what_the_killed_one_left(tmp_path, note
     second = None
     try:
         assert all(p.is_running() for p in left)  # nothing told them to stop
-        jupyter = next(p for p in left if "jupyter" in " ".join(p.cmdline()) and p != kernel)
+        jupyter = next(p for p in left if "jupyter" in command_line(p) and p != kernel)
 
         second = start_lab(state, notebooks)
         ended = "".join(second.output)
