@@ -1,6 +1,6 @@
-"""The Python SDK (dapr 1.18.3) over gRPC against the real runtime: the how-to page's database-backup job fires
-exactly 10 times about 1 s apart at a dapr-ext-grpc app and is then gone, and the payload
-shapes when gRPC and HTTP meet (notebook 06)."""
+"""The Python SDK (dapr 1.18.3) over gRPC against the real runtime: the how-to page's
+database-backup job fires exactly 10 times about 1 s apart at a dapr-ext-grpc app and is then
+gone, and the payload shapes when gRPC and HTTP meet (notebook 06)."""
 
 from __future__ import annotations
 
