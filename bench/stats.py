@@ -54,6 +54,6 @@ def histogram(values_ms: list[float]) -> list[int]:
     counts = [0] * (len(HIST_EDGES_MS) - 1)
     for value in values_ms:
         x = min(max(value, HIST_EDGES_MS[0]), HIST_EDGES_MS[-1] * 0.999)
-        i = int(math.floor((math.log10(x) + 1) * 10))
+        i = math.floor((math.log10(x) + 1) * 10)
         counts[min(max(i, 0), len(counts) - 1)] += 1
     return counts

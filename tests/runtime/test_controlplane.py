@@ -50,7 +50,8 @@ def test_cold_start_both_healthy_then_stop_leaves_nothing(state_dir, tmp_path):
     took = time.monotonic() - started
     print(f"\ncold start of scheduler + placement: {took:.2f} s")
     try:
-        assert not plane.scheduler.reused and not plane.placement.reused
+        assert not plane.scheduler.reused
+        assert not plane.placement.reused
         assert httpx.get(plane.scheduler.healthz_url).status_code == 200
         assert httpx.get(plane.placement.healthz_url).status_code == 200
         assert detect.speaks_grpc(plane.scheduler.ports["port"])
@@ -82,7 +83,8 @@ def test_a_running_pair_with_other_health_ports_is_reused_not_started_again(stat
         second.start()
         print(f"\nwarm start (both reused): {time.monotonic() - started:.2f} s")
         assert second.reused
-        assert second.scheduler.process is None and second.placement.process is None
+        assert second.scheduler.process is None
+        assert second.placement.process is None
         assert second.scheduler.ports["healthz_port"] == first.scheduler.ports["healthz_port"]
         assert second.placement.ports["healthz_port"] == first.placement.ports["healthz_port"]
         assert second.describe()[0].startswith(
@@ -91,7 +93,8 @@ def test_a_running_pair_with_other_health_ports_is_reused_not_started_again(stat
         assert len(running_services(first.scheduler.ports["port"])) == 1
         assert len(running_services(first.placement.ports["port"])) == 1
         second.stop()
-        assert first.scheduler.process.alive() and first.placement.process.alive()
+        assert first.scheduler.process.alive()
+        assert first.placement.process.alive()
     finally:
         first.stop()
 
@@ -233,7 +236,7 @@ def test_without_a_parent_death_signal_the_next_start_ends_the_leftovers(state_d
         said = []
         processes.end_leftovers(report=said.append)
         assert len(said) == 4
-        gone, alive = psutil.wait_procs(children, timeout=15)
+        _gone, alive = psutil.wait_procs(children, timeout=15)
         assert alive == []
         assert ledger.entries() == []
     finally:

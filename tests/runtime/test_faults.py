@@ -164,7 +164,8 @@ def test_held_triggers_reach_a_restarted_sidecar(stack, tmp_path):
     service.sidecar.stop()  # no sidecar of this app id is connected now
     witness.jobs.schedule(fence, due_time="3s", data=DATA)
     witness.wait_for_trigger(fence, timeout=20)
-    assert time.time() > due_at and service.received() == []  # due, but held
+    assert time.time() > due_at
+    assert service.received() == []  # due, but held
 
     restarting_at = time.time()
     service.sidecar.start()
@@ -216,9 +217,11 @@ def test_app_down_retries_then_delivers_or_drops(stack, tmp_path):
     [delivered] = service.wait_for_trigger(back, timeout=20)
     log = service.sidecar.process.log_text()
     attempts = {n: failed_attempts(log, n) for n in (back, gone, dropped)}
-    assert attempts[gone] == 2 and attempts[dropped] == 1
+    assert attempts[gone] == 2
+    assert attempts[dropped] == 1
     assert 1 <= attempts[back] <= 11
-    assert service.received(gone) == [] and service.received(dropped) == []  # lost
+    assert service.received(gone) == []
+    assert service.received(dropped) == []  # lost
     assert not service.jobs.exists(back)  # delivered, so deleted
     report(
         "app down, sidecar up",

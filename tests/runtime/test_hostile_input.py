@@ -149,7 +149,8 @@ def test_job_service_survives_hostile_triggers(service, app):
         )
         seen[response.status_code] += 1
         if not ROUTE.match(f"/job/{name}"):  # a newline inside the name: no route matches
-            assert response.status_code == 404 and one_line(response.json()["detail"])
+            assert response.status_code == 404
+            assert one_line(response.json()["detail"])
             return
         try:
             if not name.strip():
@@ -211,7 +212,7 @@ def test_received_never_returns_the_app_token_through_a_real_sidecar(hostile_sch
 
 
 @pytest.mark.parametrize(
-    "method, path, status",
+    ("method", "path", "status"),
     [
         ("GET", "/job/x", 405),
         ("PUT", "/job/x", 405),
@@ -275,7 +276,7 @@ hostile_names = st.one_of(
     st.builds(
         lambda a, c, b: a + c + b,
         st.text(max_size=10),
-        st.sampled_from(list("/\\#?%.| \t\n\x00\x85\u2028") + ["..", "||", "%2F"]),
+        st.sampled_from([*list("/\\#?%.| \t\n\x00\x85\u2028"), "..", "||", "%2F"]),
         st.text(max_size=10),
     ),
     st.sampled_from([".", "..", " ", "", "R2-D2", "R2 D2", "ñ😀", "x" * 470, "x" * 480]),
@@ -290,9 +291,12 @@ def test_jobs_client_reports_refused_names_in_plain_words(service):
     @given(name=hostile_names)
     def schedule(name):
         refusal = dapr_refuses(name, service.app_id)
+        error: DaprError | None = None
         try:
             jobs.schedule(name, due_time="1h", data=DATA)
-        except DaprError as error:
+        except DaprError as refused:
+            error = refused
+        if error is not None:
             outcomes[refusal or "unexpected"] += 1
             assert refusal is not None, f"Dapr refused {name!r}: {error}"
             assert error.plain_words() == WORDS[refusal], error.message
@@ -312,12 +316,13 @@ def test_jobs_client_reports_refused_names_in_plain_words(service):
     jobs.close()
     print(f"\nJobsClient with hostile names: {dict(outcomes)}")
     assert sum(outcomes.values()) >= 100
-    assert outcomes["accepted"] and len(outcomes) >= 3
+    assert outcomes["accepted"]
+    assert len(outcomes) >= 3
     assert service.sidecar.healthy()
 
 
 @pytest.mark.parametrize(
-    "fields, status, error_code, words",
+    ("fields", "status", "error_code", "words"),
     [
         ({"schedule": "banana"}, 500, "DAPR_SCHEDULER_SCHEDULE_JOB", "expected exactly 6 fields"),
         (
@@ -384,7 +389,7 @@ def test_jobs_client_bad_arguments_raise_dapr_error(service, fields, status, err
     assert "\n" not in error.plain_words()
 
 
-@pytest.mark.parametrize("data, problem", [(float("nan"), ValueError), (object(), TypeError)])
+@pytest.mark.parametrize(("data", "problem"), [(float("nan"), ValueError), (object(), TypeError)])
 def test_jobs_client_refuses_data_that_is_not_json_before_sending(service, data, problem):
     with JobsClient(service.sidecar.http_url) as jobs, pytest.raises(problem):
         jobs.schedule(unique_name("not-json"), due_time="1h", data=data)

@@ -124,7 +124,7 @@ def start_lab(state: Path, root: Path, command: list | None = None, **env: str) 
 
 
 def assert_all_gone(started: list[psutil.Process], lab: Lab, state: Path) -> None:
-    gone, alive = psutil.wait_procs(started, timeout=40)
+    _gone, alive = psutil.wait_procs(started, timeout=40)
     assert alive == [], [p.cmdline() for p in alive]
     for port in (lab.port, *lab.service_ports.values()):
         assert not processes.port_in_use(port), port
@@ -208,7 +208,7 @@ def test_after_sigkill_the_next_lab_ends_what_the_killed_one_left(tmp_path, note
                 rf"ending {name} \(pid \d+\), left running by pid {first.process.pid}", ended
             )
         assert f"ending jupyterlab (pid {jupyter.pid})" in ended
-        gone, alive = psutil.wait_procs(left, timeout=40)
+        _gone, alive = psutil.wait_procs(left, timeout=40)
         assert alive == []
     finally:
         for process in left:

@@ -5,6 +5,7 @@ gone, and the payload shapes when gRPC and HTTP meet (notebook 06)."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import time
 
@@ -68,10 +69,11 @@ def test_backup_job_fires_exactly_10_times_1s_apart_then_is_gone(backup_app):
         triggers = backup_app.wait_for_trigger(BACKUP_JOB, count=10, timeout=30)
         error = wait_until(lambda: gone(client, BACKUP_JOB), timeout=10, what="job deleted")
 
-    assert error.code().name == "INTERNAL" and "job not found" in error.details()
+    assert error.code().name == "INTERNAL"
+    assert "job not found" in error.details()
     assert len(backup_app.received(BACKUP_JOB)) == 10
     offsets = [t["received_at"] - started for t in triggers]
-    gaps = [b - a for a, b in zip(offsets, offsets[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(offsets)]
     assert 0.7 <= offsets[0] <= 2.5, offsets  # an @every schedule waits one period first
     assert all(0.6 <= gap <= 1.4 for gap in gaps), gaps
     assert 8.5 <= offsets[-1] - offsets[0] <= 9.5, offsets
@@ -119,9 +121,11 @@ def test_sdk_raw_json_any_reaches_http_app_as_json_but_cannot_be_read_over_http(
             Job(name=name, due_time="1s", data=Any(value=json.dumps(DROID).encode()))
         )
     read = job_service.jobs.http.get(name)
-    assert read.status_code == 500 and "type_url is not set" in read.json()["message"]
+    assert read.status_code == 500
+    assert "type_url is not set" in read.json()["message"]
     [trigger] = job_service.wait_for_trigger(name, timeout=10)
-    assert json.loads(trigger["body"]) == DROID and trigger["status"] == 200
+    assert json.loads(trigger["body"]) == DROID
+    assert trigger["status"] == 200
     assert trigger["headers"]["content-type"] == "application/json"
 
 
@@ -153,7 +157,8 @@ def test_sdk_string_value_reaches_http_app_as_protobuf_bytes(job_service, job_na
         )
     [trigger] = job_service.wait_for_trigger(name, timeout=10)
     # The tag byte "\n" is trimmed as whitespace; "\x10" is the length (16).
-    assert trigger["body"] == "\x10R2-D2:Oil Change" and trigger["status"] == 422
+    assert trigger["body"] == "\x10R2-D2:Oil Change"
+    assert trigger["status"] == 422
 
 
 def test_http_scheduled_job_reaches_grpc_app_as_binary_protobuf_value(backup_app):

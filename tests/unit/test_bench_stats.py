@@ -63,10 +63,12 @@ def test_spread_is_median_and_range_ignoring_missing_runs():
 
 
 def test_histogram_bins_are_log_spaced_from_0_1_ms_to_100_s():
-    assert HIST_EDGES_MS[0] == 0.1 and HIST_EDGES_MS[-1] == 100000.0
+    assert HIST_EDGES_MS[0] == 0.1
+    assert HIST_EDGES_MS[-1] == 100000.0
     assert len(HIST_EDGES_MS) == 61  # ten bins per decade
     counts = histogram([0.15, 1.0, 1.05, 50.0])
-    assert len(counts) == 60 and sum(counts) == 4
+    assert len(counts) == 60
+    assert sum(counts) == 4
     assert counts[1] == 1  # 0.15 ms: in [0.1259, 0.1585)
     assert counts[10] == 2  # 1.0 and 1.05 ms: in [1, 1.2589)
     assert counts[26] == 1  # 50 ms: in [39.8, 50.1)
@@ -74,7 +76,9 @@ def test_histogram_bins_are_log_spaced_from_0_1_ms_to_100_s():
 
 def test_histogram_clamps_what_falls_outside_into_the_end_bins():
     counts = histogram([-3.0, 0.0, 0.01, 10**9])
-    assert counts[0] == 3 and counts[-1] == 1 and sum(counts) == 4
+    assert counts[0] == 3
+    assert counts[-1] == 1
+    assert sum(counts) == 4
 
 
 def test_rfc3339_names_the_exact_microsecond():
@@ -120,19 +124,21 @@ def test_otherwise_the_serial_path_limits():
 
 def test_make_plan_aligned_spread_and_every():
     aligned = make_plan("oneshot", 4, "aligned", 1000.0, repeats=1, samples=0)
-    assert len(aligned.jobs) == 4 and aligned.expected == 4
+    assert len(aligned.jobs) == 4
+    assert aligned.expected == 4
     assert {tuple(v) for v in aligned.intended.values()} == {(1000.0,)}
     spread_plan = make_plan("oneshot", 4, "spread", 1000.0, repeats=1, samples=0)
     assert sorted(v[0] for v in spread_plan.intended.values()) == [1000.0, 1000.25, 1000.5, 1000.75]
     every = make_plan("every", 2, "aligned", 1000.0, repeats=3, samples=0)
-    assert every.expected == 6 and every.last_due == 1002.0
+    assert every.expected == 6
+    assert every.last_due == 1002.0
     assert all(body["schedule"] == "@every 1s" and body["repeats"] == 3 for _, body in every.jobs)
     assert all(body["dueTime"] == "1970-01-01T00:16:40.000000Z" for _, body in every.jobs)
 
 
 def test_match_arrivals_counts_lost_duplicates_and_strays():
     plan = make_plan("oneshot", 3, "aligned", 1000.0, repeats=1, samples=0)
-    a, b, c = plan.intended
+    a, b, _c = plan.intended
     arrivals = [(a, 1000.002), (b, 1000.001), (b, 1000.5), ("someone-else", 1000.0)]
     matched = match_arrivals(plan, arrivals)
     assert matched["lateness_ms"] == pytest.approx([2.0, 1.0])

@@ -20,7 +20,8 @@ def parse(*argv: str):
 def test_run_template_with_exit_with():
     args = parse("run", "-f", ".", "--exit-with", "job-scheduler")
     assert (args.command, args.run_file, args.exit_with) == ("run", Path("."), "job-scheduler")
-    assert args.app_id is None and args.app_command == []
+    assert args.app_id is None
+    assert args.app_command == []
 
 
 def test_single_app_like_dapr_run():

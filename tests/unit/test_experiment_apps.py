@@ -182,7 +182,8 @@ def test_received_is_bounded_and_says_how_many_it_dropped(job_service):
 
 
 def test_job_service_keeps_2000_triggers_by_default_and_a_bounded_body():
-    assert trigger_log.KEEP == 2000 and service.triggers.keep == trigger_log.KEEP
+    assert trigger_log.KEEP == 2000
+    assert service.triggers.keep == trigger_log.KEEP
     assert service.REMEMBERED == 10_000
     fields = trigger_log.body_fields(b"x" * 60_000)
     assert (len(fields["body"]), fields["body_bytes"]) == (trigger_log.BODY_CHARS, 60_000)

@@ -315,7 +315,8 @@ def test_any_bytes_at_all_are_never_a_5xx(job_service, capsys):
         assert len(printed) == (3 if answer.status_code == 200 else 1)
 
     check()
-    assert sum(statuses.values()) == EXAMPLES and statuses[422] > 0
+    assert sum(statuses.values()) == EXAMPLES
+    assert statuses[422] > 0
 
 
 # --- the failing receiver: an order it cannot follow is a 422, never a crash ---------------------

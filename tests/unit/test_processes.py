@@ -92,7 +92,8 @@ def test_a_process_whose_starter_was_killed_is_a_leftover_and_is_ended(tmp_path)
     ended = processes.end_leftovers(report=said.append)
     assert [e.pid for e in ended] == [orphan.pid]
     assert orphan.wait(timeout=10) == -signal.SIGTERM
-    assert len(said) == 1 and f"(pid {orphan.pid})" in said[0]
+    assert len(said) == 1
+    assert f"(pid {orphan.pid})" in said[0]
     assert mine.alive()
     assert [e.pid for e in ledger.entries()] == [mine.pid]
     mine.stop()
@@ -179,7 +180,8 @@ def test_inherited_api_tokens_are_held_back_unless_given(monkeypatch, capsys):
     monkeypatch.setenv("APP_API_TOKEN", "also-from-the-shell")
     monkeypatch.setattr(spawning, "_token_note_shown", False)
     env = processes.child_environment({"DAPR_HTTP_PORT": "3500"})
-    assert "DAPR_API_TOKEN" not in env and "APP_API_TOKEN" not in env
+    assert "DAPR_API_TOKEN" not in env
+    assert "APP_API_TOKEN" not in env
     assert env["DAPR_HTTP_PORT"] == "3500"
     note = capsys.readouterr().err
     assert note.count("are not passed to the sidecars") == 1
@@ -242,6 +244,6 @@ def test_children_outlive_the_thread_that_started_them_but_not_their_process(tmp
     starter.wait()
     starter.stdout.close()
     start = time.monotonic()
-    gone, alive = psutil.wait_procs(children, timeout=10)
+    _gone, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
     assert time.monotonic() - start < 5

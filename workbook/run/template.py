@@ -319,7 +319,7 @@ def _resolve(app: AppFields, common: SharedFields | None, path: Path, index: int
         raise TemplateError(
             f"{path}: {where}.command is missing: workbook run does not start a sidecar alone"
         )
-    for name in PORT_FIELDS + ("profilePort",):
+    for name in (*PORT_FIELDS, "profilePort"):
         if v.get(name) is not None and not 0 <= v[name] <= 65535:
             raise TemplateError(f"{path}: {where}.{name}: {v[name]} is not a TCP port")
     return AppSpec(

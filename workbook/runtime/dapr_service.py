@@ -13,6 +13,7 @@ A subclass names its binary (`service`), its `DEFAULT_PORTS` (a `port` for gRPC 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from workbook.runtime import detect
 from workbook.runtime.processes import ManagedProcess, describe_port_holder, port_in_use
@@ -21,7 +22,7 @@ from workbook.runtime.waiting import http_status, wait_until
 
 class ControlPlaneService:
     service = "?"  # the binary's name in ~/.dapr/bin, and the name in messages
-    DEFAULT_PORTS: dict[str, int] = {}
+    DEFAULT_PORTS: ClassVar[dict[str, int]] = {}
 
     def __init__(self, *, log_path: Path, outlive_parent: bool = False, **ports: int):
         unknown = set(ports) - set(self.DEFAULT_PORTS)

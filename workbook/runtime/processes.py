@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import psutil
 
@@ -114,7 +114,9 @@ class ManagedProcess:
             log_path=self.log_path,
         )
         if echo:
-            self._reader = threading.Thread(target=self._copy_output, args=(log,), daemon=True)
+            self._reader = threading.Thread(
+                target=self._copy_output, args=(self.popen.stdout, log), daemon=True
+            )
             self._reader.start()
         else:
             log.close()
@@ -122,19 +124,24 @@ class ManagedProcess:
             _running.append(self)
         return self
 
-    def _copy_output(self, log) -> None:
+    def _copy_output(self, stream: BinaryIO, log: BinaryIO) -> None:
+        """Copy the child's output pipe to its log and the echo until the pipe closes, then
+        close both ends we hold (the pipe too: its reader is the only one left)."""
         out = self.echo_to or sys.stdout
         prefix = self.echo_prefix or ""
-        assert self.popen and self.popen.stdout
-        for raw in self.popen.stdout:
-            log.write(raw)
-            out.write(prefix + raw.decode(errors="replace"))
-            out.flush()
-        log.close()
+        try:
+            for raw in stream:
+                log.write(raw)
+                out.write(prefix + raw.decode(errors="replace"))
+                out.flush()
+        finally:
+            stream.close()
+            log.close()
 
     @property
     def pid(self) -> int:
-        assert self.popen, f"{self.name} was not started"
+        if self.popen is None:
+            raise RuntimeError(f"{self.name} was not started")
         return self.popen.pid
 
     def alive(self) -> bool:

@@ -3,6 +3,7 @@ sidecar, measures the triggers that really arrive, and says what differs from th
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from workbook.lessons.checks.sidecar_answers import (
@@ -88,7 +89,7 @@ def first_after_two_then_every_second(wb, body) -> str:
     gone = _gone(wb, name, timeout=3)
     if len(got) < 3:
         raise NotYet(f"{len(got)} trigger(s) at {offsets} s; you asked for 3, 1 s apart")
-    gaps = [round(b - a, 2) for a, b in zip(offsets, offsets[1:], strict=False)]
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(offsets)]
     if any(not 0.6 <= gap <= 1.4 for gap in gaps):
         raise NotYet(f"triggers at {offsets} s, gaps {gaps} s; you asked for 1 s between them")
     if not gone:

@@ -4,6 +4,8 @@ really arrive, and say what differs from the task."""
 
 from __future__ import annotations
 
+import itertools
+
 from workbook.lessons.checks.sidecar_answers import DROID, post_job, require_accepted, said
 from workbook.lessons.exercises import NotYet, answered
 from workbook.runtime.apps import unique_name
@@ -55,7 +57,7 @@ def two_retries_half_a_second_apart(receiver, policy) -> str:
             else "compare your fields with the policies above"
         )
         raise NotYet(f"the sidecar refused the policy with {got[0]['refused']}: {hint}")
-    gaps = [round(b["at"] - a["at"], 2) for a, b in zip(got, got[1:], strict=False)]
+    gaps = [round(b["at"] - a["at"], 2) for a, b in itertools.pairwise(got)]
     if len(got) != 3:
         raise NotYet(
             f"{len(got)} deliveries (gaps {gaps} s); 2 retries give 3: is `maxRetries` 2 "
