@@ -17,8 +17,11 @@ import httpx
 from jobs_client import DaprError, JobsClient
 
 # Jobs fire at the app whose sidecar scheduled them. job-service must receive the triggers,
-# so this app schedules through job-service's sidecar, not through its own.
-SIDECAR = f"http://127.0.0.1:{os.environ.get('JOB_SERVICE_DAPR_HTTP_PORT', '6280')}"
+# so this app schedules through job-service's sidecar, not through its own. On Kubernetes that
+# sidecar is in another pod: JOB_SERVICE_DAPR_URL names it (k8s/apps/job-scheduler.yaml).
+SIDECAR = os.environ.get("JOB_SERVICE_DAPR_URL") or (
+    f"http://127.0.0.1:{os.environ.get('JOB_SERVICE_DAPR_HTTP_PORT', '6280')}"
+)
 API_TOKEN = os.environ.get("DAPR_API_TOKEN")  # only if the sidecar was started with one
 
 R2D2 = {"droid": "R2-D2", "task": "Oil Change"}
@@ -62,8 +65,10 @@ pending: set[str] = set()
 
 
 def schedule(jobs: JobsClient, name: str, due: str, data: dict) -> None:
-    jobs.schedule(name, due_time=due, data=data)
+    # Counted as pending before the call: stopped while the call is on the wire, the job may
+    # exist already. (Deleting a job that does not exist answers 204, so nothing is lost.)
     pending.add(name)
+    jobs.schedule(name, due_time=due, data=data)
     say(f"Job Scheduled: {name}")
 
 

@@ -101,7 +101,10 @@ def test_droid_storyline():
 
 def test_ctrl_c_stops_everything_and_says_which_job_was_left():
     run = start_run("-f", ".")
-    seen = read_until(run, "Job Scheduled: C-3PO")
+    # Interrupted once BB-8 is deleted and before C-3PO (due 5 s later) fires: exactly one job
+    # is pending. (Interrupted right after "Job Scheduled: C-3PO", BB-8 may be scheduled but
+    # not yet deleted, and then two are left, correctly said.)
+    seen = read_until(run, "Job BB-8 after delete: ")
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
     rest, _ = run.communicate(timeout=60)
     out = "".join(seen) + rest

@@ -97,8 +97,22 @@ class ControlPlaneService:
 
     def _up(self) -> bool:
         if self.process and not self.process.alive():
-            raise RuntimeError(f"the {self.service} exited; its log:\n{self.process.tail()}")
+            raise RuntimeError(self.exit_report())
         return self.healthy() and detect.grpc_port_open(self.ports["port"])
+
+    def exit_report(self) -> str:
+        """Why it exited, decisive lines first: its exit code and its fatal/error lines, then
+        the end of its log (a long log is cut by whoever shows it: the cause must come first)."""
+        code = self.process.popen.returncode if self.process and self.process.popen else None
+        log = self.process.log_text() if self.process else ""
+        errors = [
+            line for line in log.splitlines() if "level=fatal" in line or "level=error" in line
+        ]
+        report = [f"the {self.service} exited (exit code {code})"]
+        if errors:
+            report += ["its errors:", *errors[-5:]]
+        report += ["the end of its log:", self.process.tail(15) if self.process else ""]
+        return "\n".join(report)
 
     def stop(self, timeout: float = 10) -> None:
         """Stop it if this object started it (a reused one keeps running)."""
