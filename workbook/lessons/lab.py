@@ -20,6 +20,7 @@ import httpx
 
 from jobs_client import JobsClient
 from workbook.runtime.apps import JobService, unique_name
+from workbook.runtime.grpc_listing import GrpcJobs, ListingError
 from workbook.runtime.processes import stop_all
 from workbook.runtime.scheduler import Scheduler
 from workbook.runtime.sidecar import Sidecar
@@ -108,7 +109,7 @@ def start(app_id: str = "workbook-lab") -> Lab:
 
 
 def cleanup() -> None:
-    """Delete the jobs this lab named, stop what it started; safe to call any time."""
+    """Delete the jobs of this lab's app ID, stop what it started; safe to call any time."""
     global _current, last_cleanup
     lab, _current = _current, None
     if lab:
@@ -116,10 +117,16 @@ def cleanup() -> None:
         for close in reversed(lab.closers):
             with contextlib.suppress(Exception):  # clean-up goes on whatever one of them did
                 close()
-        for name in lab.names:
-            # If the sidecar is already gone the job stays; tests catch that with jobs_left().
-            with contextlib.suppress(httpx.HTTPError):
-                lab.jobs.delete(name)
+        # Every job of the lab's app ID (unique to this lab), named through wb.name() or not:
+        # one DeleteJobsByPrefix call; if that fails, the named jobs one by one over HTTP.
+        try:
+            with GrpcJobs(lab.service.sidecar.grpc_address, timeout=5) as grpc_jobs:
+                grpc_jobs.delete_all()
+        except ListingError:
+            for name in lab.names:
+                # If the sidecar is already gone the job stays; tests catch that (jobs_left()).
+                with contextlib.suppress(httpx.HTTPError):
+                    lab.jobs.delete(name)
         lab.service.stop()
         lab.scheduler.stop()
     stop_all()
