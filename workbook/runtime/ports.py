@@ -5,14 +5,24 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import tempfile
 import time
+from pathlib import Path
 
 import psutil
 
+# Ports handed out recently, by any process of this user (test workers side by side, another
+# clone's tests): a port is free for the next caller only after the one it was handed to had
+# time to bind it. One empty file per port; its age is the reservation.
+RESERVATIONS = Path(tempfile.gettempdir()) / f"dapr-jobs-workbook-ports-{os.getuid()}"
+RESERVED_FOR_S = 600.0
+
 
 def free_port(start: int = 20000, end: int = 32000) -> int:
-    """A free TCP port on loopback below the ephemeral range (so no outgoing socket takes it)."""
-    # Spread the search start so parallel callers rarely collide.
+    """A free TCP port on loopback below the ephemeral range (so no outgoing socket takes it),
+    not handed out to any process of this user in the last ten minutes."""
+    RESERVATIONS.mkdir(mode=0o700, exist_ok=True)
+    # Spread the search start so parallel callers rarely even look at the same ports.
     offset = (os.getpid() * 7919 + time.monotonic_ns()) % (end - start)
     for i in range(end - start):
         port = start + (offset + i) % (end - start)
@@ -21,8 +31,24 @@ def free_port(start: int = 20000, end: int = 32000) -> int:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        if _reserve(port):
             return port
     raise RuntimeError(f"no free port between {start} and {end}")
+
+
+def _reserve(port: int) -> bool:
+    """Claim `port` (atomically: O_EXCL); a claim older than RESERVED_FOR_S is taken over."""
+    path = RESERVATIONS / str(port)
+    for _ in range(2):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return True
+        except FileExistsError:
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - path.stat().st_mtime < RESERVED_FOR_S:
+                    return False
+                path.unlink()  # a stale claim; if another caller got here first, O_EXCL decides
+    return False
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
