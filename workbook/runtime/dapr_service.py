@@ -34,6 +34,7 @@ class ControlPlaneService:
         self.process: ManagedProcess | None = None
         self.reused = False
         self.found: detect.Found | None = None  # what was reused, if anything
+        self.rebound = False  # started a second time after losing a bind race
 
     @property
     def address(self) -> str:
@@ -76,6 +77,11 @@ class ControlPlaneService:
             return self
         self.check_ports_free()
         self.prepare()
+        self._spawn()
+        self.rebound = False
+        return self
+
+    def _spawn(self) -> None:
         self.process = ManagedProcess(
             self.service, self.args(), log_path=self.log_path, outlive_parent=self.outlive_parent
         ).start()
@@ -83,7 +89,6 @@ class ControlPlaneService:
             self.service, self.ports["port"], self.ports["healthz_port"], self.process.pid
         )
         self.reused, self.found = False, None
-        return self
 
     def wait_healthy(self, timeout: float = 60) -> ControlPlaneService:
         if self.reused:
@@ -97,8 +102,31 @@ class ControlPlaneService:
 
     def _up(self) -> bool:
         if self.process and not self.process.alive():
+            if self._lost_a_bind_race():
+                return False
             raise RuntimeError(self.exit_report())
         return self.healthy() and detect.grpc_port_open(self.ports["port"])
+
+    def _lost_a_bind_race(self) -> bool:
+        """Most default ports (50005, 50006, 58080...) lie in Linux's ephemeral range, so an
+        outgoing connection of another process (the scheduler's own etcd client, say) may hold
+        one as its source port for a moment: the bind fails although nothing listens there.
+        Start once more if that is what happened and the ports are free now."""
+        if self.rebound or "address already in use" not in self.process.log_text():
+            return False
+        if any(port_in_use(port) for port in self.ports.values()):
+            return False
+        print(
+            f"[workbook] the {self.service} could not bind a port a moment ago (held by an "
+            "outgoing connection, nothing listens there): starting it once more",
+            flush=True,
+        )
+        self.rebound = True
+        lost = self.process
+        lost.stop(timeout=1)
+        detect.remove_record(self.service, self.ports["port"], lost.pid)
+        self._spawn()
+        return True
 
     def exit_report(self) -> str:
         """Why it exited, decisive lines first: its exit code and its fatal/error lines, then

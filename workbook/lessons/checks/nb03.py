@@ -116,7 +116,9 @@ def ends_by_time_to_live(wb, body) -> str:
     got = [round(t["received_at"] - sent, 2) for t in wb.received(name)]
     if not gone:
         raise NotYet(f"the job still existed 6 s after scheduling ({len(got)} triggers): no ttl?")
-    if not 1.5 <= ended <= 3.0 or not 3 <= len(got) <= 4:
+    # The triggers' own times say when the ttl ended it; `ended` (when this check saw the job
+    # gone) only bounds it, and a busy machine adds its polling delay to it.
+    if ended < 1.5 or not 3 <= len(got) <= 4 or max(got) > 2.6:
         raise NotYet(
             f"the job ended {ended:.1f} s after scheduling with {len(got)} triggers at {got} s; "
             "you asked for about 4 triggers, 500 ms apart, ended after 2 s"
