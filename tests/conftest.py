@@ -47,7 +47,7 @@ def job_name(job_service):
         job_service.jobs.delete(name)
 
 
-FOLDER_MARKS = {"unit", "runtime", "docs"}
+FOLDER_MARKS = {"unit", "runtime", "docs", "k8s"}
 
 
 # Tests that use the fixed ports of dapr.yaml (6200, 6280, ...), the default control plane
