@@ -35,6 +35,7 @@ EXPECTED_NOTEBOOKS = [
     "07_durability_and_replicas.ipynb",
     "08_jobs_vs_cron_binding.ipynb",
     "09_performance.ipynb",
+    "11_listing_metrics_tokens.ipynb",
 ]
 NOTEBOOKS = notebook_paths()
 SANITIZER = ROOT / "tests" / "docs" / "nbval_sanitize.cfg"

@@ -63,6 +63,11 @@ PATH = {
         "Performance",
         "measure how late triggers are and how fast jobs can be scheduled, and read the bench",
     ),
+    "11_listing_metrics_tokens.ipynb": (
+        "Listing, metrics and tokens",
+        "list and bulk-delete an app's jobs over gRPC, predict when @daily fires, know what "
+        "Resiliency does not cover, read the jobs' metrics and logs, guard a sidecar with tokens",
+    ),
 }
 
 
