@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The Kubernetes side of the workbook, offline: `make k8s` runs `bash k8s/k8s.sh all`.
+#   tools     build helm, actionlint (Go tools pinned in k8s/tools/go.mod) and k8svalidate into
+#             the workbook's own bin dir; rebuilt only when k8s/tools changes (go.mod, go.sum, code)
+#   render    Dapr's chart (inside the Go module github.com/dapr/dapr at the pinned runtime
+#             version) with k8s/values-ha.yaml -> k8s/rendered/dapr-ha.yaml;
+#             k8s/apps/*.yaml -> k8s/rendered/droids.yaml
+#   validate  both rendered files with k8svalidate (client-go strict decoding, the chart's CRDs)
+#   lint      ci-template/github-workflow.yml with actionlint, Containerfile with hadolint
+#   all       the four above, in that order
+#   bin-dir | chart-dir   print a path (the tests use them)
+#   lock      recompile k8s/apps/requirements.txt (needs PyPI; not part of `all`)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS="$ROOT/k8s/tools"
+# shellcheck source=../runtime/versions.env
+source "$ROOT/runtime/versions.env"
+WORKBOOK_HOME=${WORKBOOK_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/dapr-jobs-workbook}
+BIN="$WORKBOOK_HOME/k8s-bin"
+RELEASE=dapr
+NAMESPACE=dapr-system
+
+say() { echo "k8s: $*" >&2; }
+
+# helm's version as go.mod pins it (helm says only "v3.22" unless its build is told the patch).
+HELM_VERSION=$(sed -n 's/^[[:space:]]*helm\.sh\/helm\/v3 \(v[0-9.]*\).*/\1/p' "$TOOLS/go.mod")
+BUILD_FLAGS=(-trimpath -buildvcs=false
+  -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION")
+
+# What the binaries were built from: go.mod, go.sum, the validator's code, the build flags.
+tools_fingerprint() {
+  (cd "$TOOLS" && cat go.mod go.sum $(find cmd -name '*.go' | LC_ALL=C sort) &&
+    echo "${BUILD_FLAGS[*]}") | sha256sum | cut -d' ' -f1
+}
+
+tools_built() {
+  [ -x "$BIN/helm" ] && [ -x "$BIN/actionlint" ] && [ -x "$BIN/k8svalidate" ] &&
+    [ "$(cat "$BIN/.built-from" 2>/dev/null)" = "$1" ]
+}
+
+build_tools() {
+  command -v go >/dev/null || { say "Go is needed to build helm, actionlint and k8svalidate"; exit 1; }
+  local want
+  want=$(tools_fingerprint)
+  tools_built "$want" && return
+  # One build at a time (test workers side by side may all ask): the others wait, then reuse it.
+  mkdir -p "$WORKBOOK_HOME"
+  exec 9>"$WORKBOOK_HOME/k8s-bin.lock"
+  flock 9
+  tools_built "$want" && return
+  say "building helm, actionlint and k8svalidate into $BIN (once; minutes on a cold Go cache)"
+  local started=$SECONDS staging
+  staging=$(mktemp -d "$WORKBOOK_HOME/k8s-bin.XXXXXX")
+  chmod 755 "$staging"
+  (cd "$TOOLS" && CGO_ENABLED=0 go build "${BUILD_FLAGS[@]}" -o "$staging/" tool ./cmd/k8svalidate) ||
+    { rm -rf "$staging"; exit 1; }
+  echo "$want" >"$staging/.built-from"
+  rm -rf "$BIN"
+  mv "$staging" "$BIN"
+  say "built in $((SECONDS - started)) s"
+}
+
+# The directory of Dapr's chart inside the Go module (downloaded into Go's module cache once).
+chart_dir() {
+  local dir
+  dir=$(cd "$TOOLS" && go mod download -json "github.com/dapr/dapr@v$DAPR_RUNTIME_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir/charts/dapr" ] || { say "no charts/dapr in github.com/dapr/dapr@v$DAPR_RUNTIME_VERSION"; exit 1; }
+  echo "$dir/charts/dapr"
+}
+
+# The Kubernetes version k8s/tools validates against (k8s.io/client-go v0.N.M is Kubernetes 1.N.M).
+kube_version() {
+  sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\.[0-9]*\).*/1.\1/p' "$TOOLS/go.mod"
+}
+
+render() {
+  # K8S_RENDERED_DIR: render elsewhere (tests/k8s compares a fresh render with the committed one).
+  local chart out=${K8S_RENDERED_DIR:-$ROOT/k8s/rendered} helm_home
+  chart=$(chart_dir)
+  mkdir -p "$out"
+  # helm's own cache and config away from the learner's (~/.config/helm stays untouched).
+  helm_home="$WORKBOOK_HOME/k8s-helm-home"
+  {
+    echo "# Rendered by \`make k8s\` (k8s/k8s.sh) with helm $("$BIN/helm" version --template '{{.Version}}'):"
+    echo "# Dapr's chart from github.com/dapr/dapr@v$DAPR_RUNTIME_VERSION, k8s/values-ha.yaml,"
+    echo "# release $RELEASE in namespace $NAMESPACE, Kubernetes $(kube_version). Do not edit."
+    HELM_CACHE_HOME="$helm_home/cache" HELM_CONFIG_HOME="$helm_home/config" \
+      HELM_DATA_HOME="$helm_home/data" "$BIN/helm" template "$RELEASE" "$chart" \
+      --namespace "$NAMESPACE" --include-crds --kube-version "$(kube_version)" \
+      --values "$ROOT/k8s/values-ha.yaml"
+  } >"$out/dapr-ha.yaml.tmp"
+  mv "$out/dapr-ha.yaml.tmp" "$out/dapr-ha.yaml"
+  {
+    echo "# Rendered by \`make k8s\` (k8s/k8s.sh) from k8s/apps/*.yaml: the droid apps. Do not edit."
+    local first=1 file
+    for file in "$ROOT"/k8s/apps/*.yaml; do
+      [ $first = 1 ] || echo "---"
+      first=0
+      echo "# Source: k8s/apps/$(basename "$file")"
+      cat "$file"
+    done
+  } >"$out/droids.yaml.tmp"
+  mv "$out/droids.yaml.tmp" "$out/droids.yaml"
+  say "rendered ${out#"$ROOT/"}/dapr-ha.yaml and ${out#"$ROOT/"}/droids.yaml"
+}
+
+validate() {
+  "$BIN/k8svalidate" -crds "$(chart_dir)/crds" "$ROOT/k8s/rendered/dapr-ha.yaml" \
+    "$ROOT/k8s/rendered/droids.yaml"
+}
+
+lint() {
+  "$BIN/actionlint" "$ROOT/ci-template/github-workflow.yml"
+  "$ROOT/.venv/bin/hadolint" "$ROOT/Containerfile"
+  say "ci-template/github-workflow.yml (actionlint) and Containerfile (hadolint): no findings"
+}
+
+lock() {
+  "$ROOT/.venv/bin/uv" pip compile "$ROOT/k8s/apps/requirements.in" --generate-hashes \
+    --universal --python-version 3.11 --no-header --quiet -o "$ROOT/k8s/apps/requirements.txt"
+}
+
+case "${1:-all}" in
+  tools) build_tools ;;
+  render) build_tools && render ;;
+  validate) build_tools && validate ;;
+  lint) build_tools && lint ;;
+  all) build_tools && render && validate && lint ;;
+  bin-dir) echo "$BIN" ;;
+  chart-dir) chart_dir ;;
+  lock) lock ;;
+  *) echo "usage: k8s/k8s.sh [tools|render|validate|lint|all|bin-dir|chart-dir|lock]" >&2; exit 2 ;;
+esac
