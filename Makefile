@@ -11,8 +11,9 @@ VENV := .venv
 # `pip install --no-deps -e .`.
 LOCK_LAB := requirements/lab.txt
 LOCK_DEV := requirements/dev.txt
-# make test: the unit tests first (one process), then the runtime and docs tests side by side
-# (they mostly wait on timers: due times, retries, leases), then those on default ports alone.
+# make test: the unit tests first (one process), then the runtime, docs and k8s tests side by
+# side (they mostly wait on timers: due times, retries, leases) while, at the same time, those on
+# the default ports run one at a time (tests/side_by_side.sh).
 TEST_WORKERS ?= 3
 PY := $(VENV)/bin/python
 # The Dapr home runtime/install.sh chose (or would choose): DAPR_HOME when set, else a ~/.dapr
@@ -25,7 +26,7 @@ export DAPR_RUNTIME_PATH
 WORKBOOK_HOME ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/dapr-jobs-workbook
 export PATH := $(CURDIR)/$(VENV)/bin:$(DAPR_HOME)/bin:$(WORKBOOK_HOME)/bin:$(PATH)
 
-.PHONY: setup venv runtime browser run test test-unit scheduler stop lab notebooks bench lint format lock clean k8s
+.PHONY: setup venv runtime browser extras run test test-unit scheduler stop lab notebooks bench lint format lock clean k8s
 
 # The Python environment and the Dapr runtime side by side (a cold set-up overlaps pip and go).
 setup:
@@ -55,19 +56,32 @@ runtime:
 run: setup
 	workbook quickstart
 
-test: setup browser
+test: setup browser extras
 	ruff check .
 	ruff format --check .
 	lint-imports
 	bash k8s/k8s.sh tools  # helm, actionlint, k8svalidate for tests/k8s (side by side below)
 	pytest tests/unit --junitxml=.state/test-unit.xml
-	pytest -n $(TEST_WORKERS) -m "not default_ports" --ignore=tests/unit --durations=20 \
-	  --junitxml=.state/test-side-by-side.xml
-	pytest -m default_ports --ignore=tests/unit --durations=10 --junitxml=.state/test-alone.xml
+	bash tests/side_by_side.sh $(TEST_WORKERS)
 
-# The tests that need no Dapr runtime: seconds.
+# Tools the tests use beside the runtime, built from their Go modules (runtime/extras.sh):
+# sentry (mTLS) and etcdctl (the scheduler's keys); rebuilt only when missing or of another
+# version. Never on `make run`'s path.
+extras:
+	@bash runtime/extras.sh
+
+# The tests that need no Dapr runtime: seconds. They run as on a machine without Dapr: an empty
+# HOME (no ~/.dapr, no workbook build), no DAPR_HOME, and on PATH only the venv and the system's
+# folders (no daprd, scheduler, placement or go); tests/unit/conftest.py also fails a unit test
+# that reaches for a Dapr binary or the scheduler. nbval (only tests/docs uses it) is not loaded,
+# and bytecode (with pytest's rewritten asserts) is cached in the venv even where the environment
+# sets PYTHONDONTWRITEBYTECODE. UNIT_ARGS adds options (`make test` adds its report).
+UNIT_PATH := $(CURDIR)/$(VENV)/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 test-unit: venv
-	pytest tests/unit
+	@home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
+	  env -u DAPR_HOME -u DAPR_RUNTIME_PATH -u WORKBOOK_HOME -u XDG_DATA_HOME \
+	  -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX="$(CURDIR)/$(VENV)/pycache" \
+	  HOME="$$home" PATH="$(UNIT_PATH)" pytest -p no:nbval tests/unit $(UNIT_ARGS)
 
 # Kubernetes, offline, in seconds once the tools are built: helm, actionlint and k8svalidate
 # from k8s/tools (a cold build takes minutes, once), Dapr's chart rendered with
