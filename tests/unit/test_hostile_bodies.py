@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from job_service import app as service
@@ -26,7 +26,13 @@ from workbook.experiments.bench_receiver import app as bench
 from workbook.experiments.cron_binding import app as cleanup
 from workbook.experiments.failing_receiver import app as failing
 
-EXAMPLES = 200
+# Each property runs its edges every time as explicit examples (the depth limit and one past it,
+# exactly MAX_BODY_BYTES and one byte more, 4,300 digits and 4,301, a "run" of 100 characters and
+# 101, the first and last valid status); the random examples add breadth around them, and
+# hypothesis' own default of 100 per property is enough for that (200 cost `make test-unit`
+# about 5 s more). No deadline: a request's time in the TestClient
+# follows the machine's load, not the app. No example database: every run starts afresh.
+EXAMPLES = 100
 PROPERTY = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -51,19 +57,22 @@ def job_service(monkeypatch):
     monkeypatch.setattr(service, "_deliveries", OrderedDict())
     monkeypatch.setattr(service, "_done_runs", OrderedDict())
     monkeypatch.delenv("APP_API_TOKEN", raising=False)
-    return TestClient(service.app, raise_server_exceptions=False)
+    with TestClient(service.app, raise_server_exceptions=False) as client:
+        yield client
 
 
 @pytest.fixture
 def failing_receiver(monkeypatch):
     monkeypatch.setattr(failing, "deliveries", TriggerStore())
-    return TestClient(failing.app, raise_server_exceptions=False)
+    with TestClient(failing.app, raise_server_exceptions=False) as client:
+        yield client
 
 
 @pytest.fixture
 def cleanup_app(monkeypatch):
     monkeypatch.setattr(cleanup, "received_requests", TriggerStore())
-    return TestClient(cleanup.app, raise_server_exceptions=False)
+    with TestClient(cleanup.app, raise_server_exceptions=False) as client:
+        yield client
 
 
 def lines(capsys) -> list[str]:
@@ -135,6 +144,10 @@ def expect_200(job_service, capsys, body: bytes, droid="R2-D2", content_type="ap
 def test_nesting_depth_is_refused_past_the_limit_whatever_the_stack(job_service, capsys):
     @PROPERTY
     @given(depth=st.integers(1, 20_000), opener=st.sampled_from(["[", '{"a":']))
+    @example(depth=MAX_DEPTH - 1, opener="[")  # with the order's own level, MAX_DEPTH: accepted
+    @example(depth=MAX_DEPTH, opener='{"a":')  # one level past the limit: refused
+    @example(depth=MAX_DEPTH + 1, opener="[")  # bare, one past the limit
+    @example(depth=20_000, opener='{"a":')  # larger than MAX_BODY_BYTES
     def check(depth, opener):
         inside = nested(depth, opener)
         body = b'{"droid": "R2-D2", "task": "Oil Change", "extra": ' + inside + b"}"
@@ -171,6 +184,8 @@ def test_sizes_up_to_and_beyond_the_limit(job_service, capsys):
 
     @PROPERTY
     @given(size=st.integers(MAX_BODY_BYTES - 300, 3 * MAX_BODY_BYTES))
+    @example(size=MAX_BODY_BYTES)
+    @example(size=MAX_BODY_BYTES + 1)
     def check(size):
         body = json.dumps(ORDER | {"pad": "x" * max(0, size - empty_pad)}).encode()
         if len(body) <= MAX_BODY_BYTES:
@@ -251,7 +266,12 @@ def test_surrogates_and_nul(job_service, capsys, body, status, reason_or_droid):
 def test_huge_numbers(job_service, capsys):
     @PROPERTY
     @given(digits=st.integers(1, 3 * DIGITS), field=st.sampled_from(["run", "extra"]))
+    @example(digits=DIGITS, field="extra")
+    @example(digits=DIGITS + 1, field="extra")
+    @example(digits=100, field="run")
+    @example(digits=101, field="run")
     def check(digits, field):
+        service._done_runs.clear()  # each example is a first delivery, not a repeated run
         body = b'{"droid": "R2-D2", "task": "Oil", "%s": %s}' % (field.encode(), b"7" * digits)
         if digits > DIGITS:
             expect_422(job_service, capsys, body, f"body has a number of more than {DIGITS} digits")
@@ -286,7 +306,8 @@ def test_content_type_does_not_change_the_answer(job_service, capsys):
     good = json.dumps(ORDER).encode()
 
     @PROPERTY
-    @given(content_type=st.text(max_size=60).filter(lambda t: t.isprintable() and t.isascii()))
+    # printable ASCII, drawn directly (a filter on any text threw most draws away)
+    @given(content_type=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60))
     def check(content_type):
         expect_200(job_service, capsys, good, content_type=content_type)
         expect_422(job_service, capsys, b"{bad", not_json(b"{bad"), content_type=content_type)
@@ -357,6 +378,10 @@ def test_failing_receiver_follows_every_valid_order_and_nothing_else(failing_rec
         seconds=st.floats(allow_nan=False) | st.integers(-5, 5),
         with_body=st.booleans(),
     )
+    @example(answer=199, seconds=1, with_body=False)
+    @example(answer=200, seconds=1, with_body=True)
+    @example(answer=599, seconds=0, with_body=False)
+    @example(answer=600, seconds=1, with_body=False)
     def check(answer, seconds, with_body):
         order = {"answer": "hang", "seconds": 0, "then": answer} if seconds == 0 else {}
         order = order or {"answer": answer} | ({"body": {"status": "x"}} if with_body else {})

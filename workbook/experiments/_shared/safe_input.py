@@ -13,12 +13,28 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
 import sys
 from collections.abc import AsyncIterator
 
 MAX_BODY_BYTES = 64 * 1024  # larger bodies are refused (413); Dapr's triggers are far smaller
-BODY_SECONDS = 5.0  # a body must arrive within this time (408): daprd sends it at once
+BODY_TIMEOUT_VARIABLE = "BODY_TIMEOUT_SECONDS"  # another time limit (the unit tests use 2.5 s)
+
+
+def body_seconds(default: float = 5.0) -> float:
+    """The time limit for a body: BODY_TIMEOUT_SECONDS if set (a number above 0), else 5 s."""
+    text = os.environ.get(BODY_TIMEOUT_VARIABLE, "")
+    try:
+        seconds = float(text) if text else default
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise SystemExit(f"{BODY_TIMEOUT_VARIABLE}={text!r} is not a number of seconds above 0")
+    return seconds
+
+
+BODY_SECONDS = body_seconds()  # a body must arrive within this time (408): daprd sends it at once
 MAX_DEPTH = 32  # arrays and objects nested deeper are refused, before json.loads sees them
 _STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"')  # a JSON string (brackets inside do not count)
 
