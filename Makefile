@@ -11,8 +11,9 @@ VENV := .venv
 # `pip install --no-deps -e .`.
 LOCK_LAB := requirements/lab.txt
 LOCK_DEV := requirements/dev.txt
-# make test: the unit tests first (one process), then the runtime and docs tests side by side
-# (they mostly wait on timers: due times, retries, leases), then those on default ports alone.
+# make test: the unit tests first (one process), then the runtime, docs and k8s tests side by
+# side (they mostly wait on timers: due times, retries, leases) while, at the same time, those on
+# the default ports run one at a time (tests/side_by_side.sh).
 TEST_WORKERS ?= 3
 PY := $(VENV)/bin/python
 # The Dapr home runtime/install.sh chose (or would choose): DAPR_HOME when set, else a ~/.dapr
@@ -61,9 +62,7 @@ test: setup browser extras
 	lint-imports
 	bash k8s/k8s.sh tools  # helm, actionlint, k8svalidate for tests/k8s (side by side below)
 	pytest tests/unit --junitxml=.state/test-unit.xml
-	pytest -n $(TEST_WORKERS) -m "not default_ports" --ignore=tests/unit --durations=20 \
-	  --junitxml=.state/test-side-by-side.xml
-	pytest -m default_ports --ignore=tests/unit --durations=10 --junitxml=.state/test-alone.xml
+	bash tests/side_by_side.sh $(TEST_WORKERS)
 
 # Tools the tests use beside the runtime, built from their Go modules (runtime/extras.sh):
 # sentry (mTLS) and etcdctl (the scheduler's keys); rebuilt only when missing or of another
