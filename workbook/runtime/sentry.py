@@ -16,10 +16,12 @@ sentry and etcdctl are built by runtime/extras.sh (`make extras`), never on `mak
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from pathlib import Path
 
 from workbook import config
+from workbook.runtime.apps import JobService
 from workbook.runtime.dapr_service import ControlPlaneService
 from workbook.runtime.detect import Found
 from workbook.runtime.etcd_store import extras_binary
@@ -170,3 +172,33 @@ class MTLSSidecar(Sidecar):
     def env(self) -> dict[str, str]:
         # the root certificate it trusts, as the docs' self-hosted steps export it
         return {**super().env(), "DAPR_TRUST_ANCHORS": self.sentry.trust_anchors.read_text()}
+
+
+class MTLSJobService(JobService):
+    """job_service with an mTLS sidecar (same ports, same app environment)."""
+
+    def __init__(self, scheduler: MTLSScheduler, **options):
+        super().__init__(scheduler, **options)
+        plain = self.sidecar
+        self.sidecar = MTLSSidecar(
+            plain.app_id,
+            sentry=scheduler.sentry,
+            scheduler_address=plain.scheduler_address,
+            app_port=plain.app_port,
+            http_port=plain.http_port,
+            grpc_port=plain.grpc_port,
+            log_path=plain.log_path,
+        )
+
+
+def certificate_text(path: Path) -> str:
+    """Subject, issuer, names and dates of a PEM certificate, as `openssl x509` prints them."""
+    command = ["openssl", "x509", "-in", str(path), "-noout", "-issuer", "-ext", "subjectAltName"]
+    out = subprocess.run(  # noqa: S603 (Debian's openssl, an argument list, no shell)
+        command,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    return out.stdout
