@@ -1,10 +1,11 @@
 """What the scheduler holds, read with the real etcd client (etcdctl, `make extras`) from its
-embedded etcd: the keys of a job, an actor reminder and a trigger counter, with namespace and
-app ID in the key; how the database grows (a 200-job smoke of bench/storage.py); backup and
-restore of the data directory, and where that stops working."""
+embedded etcd: the keys of a job, an actor reminder, a workflow timer and a trigger counter,
+with namespace and app ID in the key; how the database grows (a 200-job smoke of
+bench/storage.py); backup and restore of the data directory, and where that stops working."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -13,6 +14,7 @@ import pytest
 
 from bench import storage
 from workbook.experiments.droid_actor.harness import DroidActor, write_actor_store
+from workbook.experiments.patrol_workflow.harness import PatrolWorkflow
 from workbook.runtime.apps import unique_name
 from workbook.runtime.controlplane import ControlPlane
 from workbook.runtime.etcd_store import SchedulerStore, extras_binary, parse_key
@@ -187,3 +189,26 @@ def test_backup_and_restore_of_the_data_directory(tmp_path):
         if with_marker:  # ... and kept when the scheduler's marker file is put beside it
             (target.data_dir / MARKER).touch()
         assert keys_of(target) == ([job_key] if with_marker else [])
+
+
+def test_a_workflow_timer_is_a_reminder_of_the_workflow_actor(plane, tmp_path):
+    """The workflow engine (built with durabletask-go v0.12.1) works: a durable timer is an
+    actor reminder of the app's internal workflow actor, gone once the workflow completed."""
+    store = SchedulerStore(plane.scheduler)
+    resources = write_actor_store(tmp_path / "resources")
+    with PatrolWorkflow(plane, resources_path=resources, log_dir=tmp_path) as patrol:
+        started = httpx.post(patrol.start_url("patrol-1"), json={"droid": "BB-8", "seconds": 3})
+        assert started.status_code == 202
+        assert started.json() == {"instanceID": "patrol-1"}
+        timer = (
+            f"dapr/jobs/actorreminder||default||dapr.internal.default.{patrol.app_id}.workflow"
+            "||patrol-1||timer-1"
+        )
+        wait_until(lambda: timer in store.keys("dapr/jobs/"), timeout=20, what=timer)
+        assert patrol.status("patrol-1")["runtimeStatus"] == "RUNNING"
+        done = patrol.wait_for_status("patrol-1", "COMPLETED")
+        assert json.loads(done["properties"]["dapr.workflow.output"]) == {
+            "patrolled": "BB-8",
+            "after_seconds": 3.0,
+        }
+        assert timer not in store.keys("dapr/jobs/")
