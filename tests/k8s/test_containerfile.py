@@ -93,3 +93,33 @@ def test_the_image_holds_the_apps_and_their_client_and_nothing_else():
     assert (int(base[1]), int(base[2])) >= tuple(
         int(part) for part in requires.removeprefix(">=").split(".")
     )
+
+
+SHELLCHECK = Path(sys.executable).parent / "shellcheck"
+SCRIPT = ROOT / "k8s" / "k8s.sh"
+
+
+def shellcheck(path) -> subprocess.CompletedProcess:
+    command = [SHELLCHECK, "-x", "--color=never", path]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd="/")
+
+
+def test_shellcheck_finds_nothing_in_the_k8s_script():
+    done = shellcheck(SCRIPT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_shellcheck_catches_an_unquoted_path(tmp_path):
+    text = SCRIPT.read_text()
+    assert text.count('  rm -rf "$BIN"\n') == 1
+    # laid out as in the repository, so that the script's `source` is followed the same way
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "runtime").mkdir()
+    (tmp_path / "runtime" / "versions.env").write_text(
+        (ROOT / "runtime" / "versions.env").read_text()
+    )
+    broken = tmp_path / "k8s" / "k8s.sh"
+    broken.write_text(text.replace('  rm -rf "$BIN"\n', "  rm -rf $BIN\n"))
+    done = shellcheck(broken)
+    assert done.returncode == 1, done.stdout
+    assert "SC2086" in done.stdout, done.stdout
