@@ -36,6 +36,15 @@ def injector_reads(chart_dir) -> dict[str, str]:
     return fields
 
 
+@pytest.fixture(scope="module")
+def annotation_keys(chart_dir) -> set[str]:
+    """The annotation keys package pkg/injector/annotations of the 1.18.3 runtime declares."""
+    source = (
+        chart_dir.parents[1] / "pkg" / "injector" / "annotations" / "annotations.go"
+    ).read_text()
+    return set(re.findall(r'^\s*Key\w+\s*=\s*"(dapr\.io/[^"]+)"', source, re.MULTILINE))
+
+
 def pod_templates(droid_docs) -> dict[str, dict]:
     return {
         doc["metadata"]["name"]: doc["spec"]["template"]
@@ -52,13 +61,14 @@ def test_the_apps_are_a_deployment_of_three_and_a_job(droid_docs):
 
 
 def test_every_annotation_is_one_the_injector_reads_with_a_value_it_parses(
-    droid_docs, injector_reads
+    droid_docs, injector_reads, annotation_keys
 ):
     for app, template in pod_templates(droid_docs).items():
         annotations = template["metadata"]["annotations"]
         assert annotations["dapr.io/enabled"] == "true"
         assert annotations["dapr.io/app-id"] == app
         for key, value in annotations.items():
+            assert key in annotation_keys, f"{app}: pkg/injector/annotations has no {key}"
             assert key in injector_reads, f"{app}: the 1.18.3 injector never reads {key}"
             assert isinstance(value, str), f"{app}: {key} must be a string, not {value!r}"
             go_type = injector_reads[key].lstrip("*")
