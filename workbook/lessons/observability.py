@@ -15,6 +15,7 @@ target is the receiver's own app ID.
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,10 +152,17 @@ class ObservedReceiver(FailingReceiver):
             "127.0.0.1",
         ]
         self.resiliency = resiliency
+        self.resources: Path | None = None
         if resiliency:
-            folder = Path(tempfile.mkdtemp(prefix="resiliency-"))
-            (folder / "resiliency.yaml").write_text(resiliency.yaml(self.app_id))
-            self.sidecar.resources_path = folder
+            # daprd loads the resources folder at start; the self-hosted name is resiliency.yaml
+            self.resources = Path(tempfile.mkdtemp(prefix="resiliency-"))
+            (self.resources / "resiliency.yaml").write_text(resiliency.yaml(self.app_id))
+            self.sidecar.resources_path = self.resources
+
+    def stop(self) -> None:
+        super().stop()
+        if self.resources:
+            shutil.rmtree(self.resources, ignore_errors=True)
 
     @property
     def metrics_url(self) -> str:
