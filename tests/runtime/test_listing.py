@@ -19,14 +19,18 @@ DEFAULT_POLICY = {"constant": {"interval": "1s", "maxRetries": 3}}
 
 @pytest.fixture(scope="module")
 def sidecars(tmp_path_factory):
-    """Two sidecars of one app ID ("droids"), one of another app ID that wants an API token."""
+    """Two sidecars of one app ID ("droids"; the second may send 16 MiB answers), and one of
+    another app ID that wants an API token."""
     logs = tmp_path_factory.mktemp("listing")
     with Scheduler.isolated(logs / "scheduler") as scheduler:
         droids, other = unique_name("droids"), unique_name("other")
         running = {
             "droids": Sidecar(droids, scheduler_address=scheduler.address, log_path=logs / "a"),
             "droids-again": Sidecar(
-                droids, scheduler_address=scheduler.address, log_path=logs / "b"
+                droids,
+                scheduler_address=scheduler.address,
+                log_path=logs / "b",
+                extra_args=["--max-body-size", "16Mi"],
             ),
             "other": Sidecar(
                 other, scheduler_address=scheduler.address, api_token=API_TOKEN, log_path=logs / "c"
@@ -162,3 +166,25 @@ def test_errors_in_plain_words(sidecars):
         pytest.raises(ValueError, match="delete_all"),
     ):
         grpc_jobs.delete_by_prefix("")
+
+
+def test_one_answer_must_fit_in_one_grpc_message(sidecars, droids):
+    """No pagination: 100 jobs of 50 kB each make a 5 MB answer, over the 4 MiB that daprd
+    sends by default (--max-body-size) and that a gRPC client receives by default."""
+    http, grpc_jobs = droids
+    blob = "x" * 50_000
+    for i in range(100):
+        http.schedule(f"big-{i:03d}", due_time="1h", data={"blob": blob})
+    with pytest.raises(ListingError) as no:
+        grpc_jobs.list()
+    assert no.value.code == "RESOURCE_EXHAUSTED"
+    assert "trying to send message larger than max (5010000 vs. 4194304)" in no.value.details
+    assert "larger than the sidecar lets one gRPC message be" in str(no.value)
+
+    roomy = sidecars["droids-again"].grpc_address  # same app ID, --max-body-size 16Mi
+    with GrpcJobs(roomy) as default_client, pytest.raises(ListingError) as no:
+        default_client.list()
+    assert "Received message larger than max (5010000 vs. 4194304)" in no.value.details
+    assert "larger than this client lets one gRPC message be" in str(no.value)
+    with GrpcJobs(roomy, max_message_bytes=16 * 1024 * 1024) as big_client:
+        assert len(big_client.list()) == 100

@@ -67,6 +67,16 @@ def test_an_empty_prefix_must_be_said_with_delete_all():
         ("UNIMPLEMENTED", "Received http2 header with status: 404", "answers HTTP, not gRPC"),
         ("UNIMPLEMENTED", "unknown service", "stable from Dapr 1.18"),
         ("INTERNAL", "etcd is gone", "refused: etcd is gone"),
+        (
+            "RESOURCE_EXHAUSTED",
+            "grpc: trying to send message larger than max (5010000 vs. 4194304)",
+            "larger than the sidecar lets one gRPC message be",
+        ),
+        (
+            "RESOURCE_EXHAUSTED",
+            "CLIENT: Received message larger than max (5010000 vs. 4194304)",
+            "larger than this client lets one gRPC message be",
+        ),
     ],
 )
 def test_plain_words_per_code(code, details, words):

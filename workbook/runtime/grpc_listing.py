@@ -11,8 +11,11 @@ list: `GET /v1.0/jobs` answers 404). The Python SDK 1.18.3 wraps neither; its ge
         grpc_jobs.delete_all()                # every job of this app ID
 
 Both calls are scoped to the calling sidecar's app ID (and namespace): another app's jobs are
-never listed or deleted. Errors are ListingError, whose message says what went wrong in plain
-words. The SDK (grpcio, protobuf) is imported on first use, so importing this module is cheap.
+never listed or deleted. With no pagination, the whole listing is one gRPC message, and each
+side caps it at 4 MiB by default: daprd sends no more than its `--max-body-size` (4Mi) and the
+client receives no more than `max_message_bytes` (gRPC's default, 4 MiB). Errors are
+ListingError, whose message says what went wrong in plain words. The SDK (grpcio, protobuf)
+is imported on first use, so importing this module is cheap.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+GRPC_DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024
 API_TOKEN_HEADER = "dapr-api-token"  # noqa: S105 (a header name, not a secret)
 JSON_VALUE_TYPE = "type.googleapis.com/google.protobuf.Value"
 
@@ -99,6 +103,13 @@ class ListingError(Exception):
                 "this sidecar has no such call (ListJobs and DeleteJobsByPrefix are stable "
                 "from Dapr 1.18; 1.17 has only the ...Alpha1 forms)"
             )
+        if self.code == "RESOURCE_EXHAUSTED" and "larger than max" in self.details:
+            side = "this client" if "Received message" in self.details else "the sidecar"
+            return (
+                f"the listing is larger than {side} lets one gRPC message be ({self.details}); "
+                "ListJobs has no pagination: start daprd with a larger --max-body-size and "
+                "pass a larger max_message_bytes"
+            )
         if self.code == "DEADLINE_EXCEEDED":
             return f"the sidecar on {self.address} did not answer in time"
         return f"the sidecar or the scheduler refused: {self.details}"
@@ -107,14 +118,22 @@ class ListingError(Exception):
 class GrpcJobs:
     """ListJobs and DeleteJobsByPrefix on one sidecar's gRPC port (host:port)."""
 
-    def __init__(self, grpc_address: str, *, api_token: str | None = None, timeout: float = 10):
+    def __init__(
+        self,
+        grpc_address: str,
+        *,
+        api_token: str | None = None,
+        timeout: float = 10,
+        max_message_bytes: int = GRPC_DEFAULT_MAX_MESSAGE,
+    ):
         import grpc
         from dapr.proto.runtime.v1 import dapr_pb2_grpc
 
         self.address = grpc_address
         self.timeout = timeout
         self.metadata = ((API_TOKEN_HEADER, api_token),) if api_token else ()
-        self.channel = grpc.insecure_channel(grpc_address)
+        options = [("grpc.max_receive_message_length", max_message_bytes)]
+        self.channel = grpc.insecure_channel(grpc_address, options=options)
         self.stub = dapr_pb2_grpc.DaprStub(self.channel)
 
     def list(self) -> list[ListedJob]:
