@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from workbook import config
-from workbook.run.template import NOT_SUPPORTED, TemplateError, load_template, template_path
+from workbook.run.template import TemplateError, load_template, template_path
+from workbook.run.template_schema import NOT_SUPPORTED
 
 
 def write(tmp_path: Path, text: str, *folders: str) -> Path:

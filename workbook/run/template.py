@@ -3,8 +3,8 @@
 The schema and the rules follow dapr/cli: `pkg/runfileconfig/run_file_config.go` (RunFileConfig,
 App), `pkg/standalone/run.go` (RunConfig, SharedRunConfig) and
 `pkg/runfileconfig/run_file_config_parser.go` (GetApps: validate, resolve paths, merge
-`common`, set defaults). `workbook run` honours every field below or refuses the template with
-one line naming the field and the file, before anything starts.
+`common`, set defaults). `workbook run` honours every field of the schema (template_schema.py)
+or refuses the template with one line naming the field and the file, before anything starts.
 
     template = load_template(Path("."))    # a folder means its dapr.yaml, as `dapr run -f .`
     for app in template.apps: ...          # AppSpec: everything resolved, defaults applied
@@ -15,100 +15,23 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, StrictInt
 from pydantic import ValidationError as PydanticValidationError
 
 from workbook import config
+from workbook.run.template_schema import (
+    NOT_SUPPORTED,
+    PORT_FIELDS,
+    AppFields,
+    SharedFields,
+    TemplateFile,
+)
 
 
 class TemplateError(ValueError):
     """A template `workbook run` cannot run: the message is one line naming field and file."""
-
-
-def _scalar_text(value: Any) -> Any:
-    """yaml.v2 (the CLI's parser) reads any scalar into a string field: 6280 becomes "6280"."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-Text = Annotated[str, BeforeValidator(_scalar_text)]
-LogDestination = Literal["file", "console", "fileAndConsole"]
-Protocol = Literal["http", "https", "grpc", "grpcs", "h2c"]
-
-# Fields of the CLI's schema that `workbook run` does not do, and why (refused, never ignored).
-NOT_SUPPORTED = {
-    "unixDomainSocket": "workbook run talks to daprd over TCP ports only",
-    "runtimePath": "workbook run always uses the pinned daprd (workbook.config.DAPR_BIN)",
-    "appSSL": "deprecated in the Dapr CLI; use appProtocol: https or grpcs",
-    "componentsPath": "deprecated in the Dapr CLI; use resourcesPaths",
-    "containerImage": "used only by `dapr run -k` (Kubernetes)",
-    "containerImagePullPolicy": "used only by `dapr run -k` (Kubernetes)",
-    "createService": "used only by `dapr run -k` (Kubernetes)",
-    "envFile": "workbook run does not read dotenv files; list the variables under env:",
-}
-
-
-class SharedFields(BaseModel):
-    """SharedRunConfig: the fields `common:` may give every app (pkg/standalone/run.go)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    configFilePath: Text | None = None
-    appProtocol: Protocol | None = None
-    apiListenAddresses: Text | None = None
-    enableProfiling: StrictBool | None = None
-    logLevel: Literal["debug", "info", "warn", "error", "fatal", "panic"] | None = None
-    appMaxConcurrency: StrictInt | None = None
-    placementHostAddress: Text | None = None
-    schedulerHostAddress: Text | None = None
-    resourcesPath: Text | None = None
-    resourcesPaths: list[Text] | None = None
-    maxBodySize: Text | None = None
-    readBufferSize: Text | None = None
-    enableAppHealthCheck: StrictBool | None = None
-    appHealthCheckPath: Text | None = None
-    appHealthProbeInterval: StrictInt | None = None
-    appHealthProbeTimeout: StrictInt | None = None
-    appHealthThreshold: StrictInt | None = None
-    enableApiLogging: StrictBool | None = None
-    env: dict[Text, Text] | None = None
-    daprdLogDestination: LogDestination | None = None
-    appLogDestination: LogDestination | None = None
-
-
-class AppFields(SharedFields):
-    """One entry of `apps:` (RunConfig's own fields plus the shared ones)."""
-
-    appDirPath: Text
-    appID: Text | None = None
-    appChannelAddress: Text | None = None
-    appPort: StrictInt | None = None
-    daprHTTPPort: StrictInt | None = None
-    daprGRPCPort: StrictInt | None = None
-    daprInternalGRPCPort: StrictInt | None = None
-    metricsPort: StrictInt | None = None
-    profilePort: StrictInt | None = None
-    command: list[Text] | Text | None = None
-
-
-class TemplateFile(BaseModel):
-    """RunFileConfig: the file's top level."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: StrictInt
-    name: Text | None = None
-    common: SharedFields | None = None
-    apps: list[AppFields] | None = None
-
-
-PORT_FIELDS = ("appPort", "daprHTTPPort", "daprGRPCPort", "daprInternalGRPCPort", "metricsPort")
 
 
 @dataclass
