@@ -35,7 +35,9 @@ EXPECTED_NOTEBOOKS = [
     "07_durability_and_replicas.ipynb",
     "08_jobs_vs_cron_binding.ipynb",
     "09_performance.ipynb",
+    "10_to_production.ipynb",
     "11_listing_metrics_tokens.ipynb",
+    "12_inside_the_scheduler.ipynb",
 ]
 NOTEBOOKS = notebook_paths()
 SANITIZER = ROOT / "tests" / "docs" / "nbval_sanitize.cfg"

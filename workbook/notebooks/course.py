@@ -63,10 +63,20 @@ PATH = {
         "Performance",
         "measure how late triggers are and how fast jobs can be scheduled, and read the bench",
     ),
+    "10_to_production.ipynb": (
+        "To production",
+        "run three schedulers as one group and know what one or two losses do, read the HA "
+        "Helm chart, size, back up and upgrade a scheduler's data",
+    ),
     "11_listing_metrics_tokens.ipynb": (
         "Listing, metrics and tokens",
         "list and bulk-delete an app's jobs over gRPC, predict when @daily fires, know what "
         "Resiliency does not cover, read the jobs' metrics and logs, guard a sidecar with tokens",
+    ),
+    "12_inside_the_scheduler.ipynb": (
+        "Inside the scheduler",
+        "read a job's etcd key with etcdctl, tell an actor reminder from a timer and a job, find "
+        "a workflow timer, back up and restore the scheduler, turn on mTLS with Sentry",
     ),
 }
 
