@@ -8,6 +8,7 @@ on its --etcd-client-port. etcdctl (built by runtime/extras.sh, `make extras`) r
     store.entries("dapr/jobs/")                    # [(key, value bytes)], values are protobuf
     store.status()                                 # {"db_size": ..., "db_size_in_use": ...}
     store.snapshot(path)                           # `etcdctl snapshot save`: a backup file
+    restore_snapshot(path, other_scheduler)        # `etcdctl snapshot restore` for its --id
     store.command("get", "dapr/jobs/", "--prefix", "--keys-only")   # the command line shown
 
 `parse_key(key)` splits a job key into its parts (kind, namespace, app ID or actor, name).
@@ -26,6 +27,9 @@ from workbook import config
 
 EXTRAS_STAMP = ".workbook-extras"
 ROOT_PREFIX = "dapr/"
+# The empty file a scheduler writes beside its etcd member folder; without it, the scheduler
+# deletes the member folder's contents at start ("No existing cluster data found").
+EXISTING_CLUSTER_MARKER = "dapr-scheduler-existing-cluster"
 
 
 def extras_bin() -> Path:
@@ -123,3 +127,27 @@ class SchedulerStore:
 def directory_bytes(folder: Path) -> int:
     """Bytes of all files under `folder` (the scheduler's data directory on disk)."""
     return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
+def member_dir(scheduler) -> Path:
+    """Where a self-hosted scheduler keeps its etcd member: named after namespace and --id."""
+    return scheduler.data_dir / f"default-{scheduler.id}" / "dapr-0.1"
+
+
+def restore_snapshot(snapshot: Path, scheduler) -> list[str]:
+    """`etcdctl snapshot restore` into the member folder `scheduler` (not running) will open,
+    for its own --id and peer port; returns the command line it ran. The scheduler still wipes
+    that folder at start unless its marker file (EXISTING_CLUSTER_MARKER) is there too."""
+    peer = f"http://127.0.0.1:{scheduler.ports['etcd_peer_port']}"
+    command = [
+        str(extras_binary("etcdctl")),
+        "snapshot",
+        "restore",
+        str(snapshot),
+        f"--name={scheduler.id}",
+        f"--initial-cluster={scheduler.id}={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--data-dir={member_dir(scheduler)}",
+    ]
+    subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)  # noqa: S603
+    return command
