@@ -115,8 +115,9 @@ notebooks: setup
 	workbook notebooks run
 
 # The long benchmarks (minutes); `make test` runs only a seconds-long smoke version.
-bench: setup
+bench: setup extras
 	python -m bench
+	python -m bench.storage  # the scheduler's database per 1,000 and 10,000 jobs (etcdctl)
 
 lint: venv
 	ruff check .
