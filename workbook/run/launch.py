@@ -13,6 +13,7 @@ from pathlib import Path
 
 from workbook import config
 from workbook.run.template import AppSpec
+from workbook.runtime.listeners import loopback_listener
 from workbook.runtime.processes import ManagedProcess, free_port
 from workbook.runtime.sidecar import Sidecar
 
@@ -69,14 +70,8 @@ def daprd_args(app: AppSpec, ports: dict[str, int]) -> list[str]:
         str(ports["daprGRPCPort"]),
         "--profile-port",
         str(ports["profilePort"]) if app.enable_profiling else "-1",
-        "--metrics-port",
-        str(ports["metricsPort"]),
-        "--metrics-listen-address",
-        "127.0.0.1",
-        "--dapr-internal-grpc-port",
-        str(ports["daprInternalGRPCPort"]),
-        "--dapr-internal-grpc-listen-address",
-        "127.0.0.1",
+        *loopback_listener("metrics", ports["metricsPort"]),
+        *loopback_listener("dapr-internal-grpc", ports["daprInternalGRPCPort"]),
     ]
     return args
 

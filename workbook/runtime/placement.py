@@ -17,6 +17,7 @@ from pathlib import Path
 
 from workbook import config
 from workbook.runtime.dapr_service import ControlPlaneService
+from workbook.runtime.listeners import service_listeners
 from workbook.runtime.processes import free_port
 
 DEFAULT_PORTS = {
@@ -65,20 +66,8 @@ class Placement(ControlPlaneService):
         p = self.ports
         return [
             str(config.dapr_binary("placement")),
-            "--id",
-            self.id,
-            "--port",
-            str(p["port"]),
-            "--listen-address",
-            "127.0.0.1",
-            "--healthz-port",
-            str(p["healthz_port"]),
-            "--healthz-listen-address",
-            "127.0.0.1",
-            "--metrics-port",
-            str(p["metrics_port"]),
-            "--metrics-listen-address",
-            "127.0.0.1",
+            *("--id", self.id),
+            *service_listeners(p),
             "--initial-cluster",
             f"{self.id}=127.0.0.1:{p['raft_port']}",
             "--log-level",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from workbook import config
 from workbook.runtime.dapr_service import ControlPlaneService
+from workbook.runtime.listeners import loopback_listener, service_listeners
 from workbook.runtime.processes import free_port
 
 DEFAULT_PORTS = {
@@ -74,26 +75,10 @@ class Scheduler(ControlPlaneService):
         p = self.ports
         return [
             str(config.dapr_binary("scheduler")),
-            "--id",
-            self.id,
-            "--port",
-            str(p["port"]),
-            "--listen-address",
-            "127.0.0.1",
-            "--healthz-port",
-            str(p["healthz_port"]),
-            "--healthz-listen-address",
-            "127.0.0.1",
-            "--metrics-port",
-            str(p["metrics_port"]),
-            "--metrics-listen-address",
-            "127.0.0.1",
-            "--etcd-data-dir",
-            str(self.data_dir),
-            "--etcd-client-port",
-            str(p["etcd_client_port"]),
-            "--etcd-client-listen-address",
-            "127.0.0.1",
+            *("--id", self.id),
+            *service_listeners(p),
+            *("--etcd-data-dir", str(self.data_dir)),
+            *loopback_listener("etcd-client", p["etcd_client_port"]),
             "--etcd-initial-cluster",
             f"{self.id}=http://127.0.0.1:{p['etcd_peer_port']}",
             "--log-level",
