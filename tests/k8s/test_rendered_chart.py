@@ -18,7 +18,7 @@ STORAGE = VALUES["dapr_scheduler"]["cluster"]["storageSize"]
 def test_the_committed_renders_are_what_helm_renders_now(k8s_bin, tmp_path):
     """A stale render (values, chart, helm or an app manifest changed, no `make k8s`) fails."""
     k8s_script("render", env={**os.environ, "K8S_RENDERED_DIR": str(tmp_path)})
-    for name in ("dapr-ha.yaml", "droids.yaml"):
+    for name in ("dapr-ha.yaml", "droids.yaml", "droids-injected.yaml"):
         fresh, committed = (tmp_path / name).read_text(), (RENDERED / name).read_text()
         assert fresh == committed, f"k8s/rendered/{name} is stale: run make k8s and commit it"
 

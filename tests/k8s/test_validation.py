@@ -1,5 +1,5 @@
 """k8svalidate (k8s/tools: client-go 0.37 strict decoding, the Dapr CRDs' openAPIV3Schema with
-pruning) accepts both renders, and refuses each mistake an API server would refuse."""
+pruning) accepts the renders, and refuses each mistake an API server would refuse."""
 
 from __future__ import annotations
 
@@ -18,13 +18,15 @@ def validate(k8s_bin, chart_dir, *files) -> subprocess.CompletedProcess:
     )
 
 
-def test_both_renders_are_valid_for_kubernetes_1_37_and_the_dapr_crds(k8s_bin, chart_dir):
-    done = validate(k8s_bin, chart_dir, RENDERED / "dapr-ha.yaml", RENDERED / "droids.yaml")
+def test_the_renders_are_valid_for_kubernetes_1_37_and_the_dapr_crds(k8s_bin, chart_dir):
+    renders = ("dapr-ha.yaml", "droids.yaml", "droids-injected.yaml")
+    done = validate(k8s_bin, chart_dir, *(RENDERED / name for name in renders))
     assert done.returncode == 0, done.stdout + done.stderr
     counts = dict(item.rsplit(" x", 1) for item in done.stdout.removeprefix("valid: ").split(", "))
     assert counts["apps/v1/StatefulSet"] == "2"  # scheduler and placement
     assert counts["apps/v1/Deployment"] == "4"  # operator, sentry, injector, job-service
     assert counts["batch/v1/Job"] == "1"
+    assert counts["v1/Pod"] == "2"  # our two pods as the injector patches them
     assert counts["dapr.io/v1alpha1/Configuration"] == "1"  # daprsystem, checked by its CRD
     assert int(counts["apiextensions.k8s.io/v1/CustomResourceDefinition"]) >= 7
 
