@@ -59,7 +59,8 @@ build_injectorcheck() {
   (cd "$src" && go mod edit -replace \
     "github.com/dapr/durabletask-go=github.com/dapr/durabletask-go@$DURABLETASK_SUBSTITUTE" &&
     GONOSUMDB=github.com/dapr/durabletask-go CGO_ENABLED=0 \
-      go build "${DAPR_BUILD_FLAGS[@]}" -o "$out/injectorcheck" ./cmd/injectorcheck)
+      go build "${DAPR_BUILD_FLAGS[@]}" -o "$out/injectorcheck" ./cmd/injectorcheck) || return 1
+  rm -rf "$src"  # the copy (about 50 MB) is needed only while building
 }
 
 build_tools() {
