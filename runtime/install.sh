@@ -140,20 +140,23 @@ keep_components() { # source dir: leave only the registration files daprd should
   done
 }
 
-# The cold build, measured on one 2-core machine (README, "How Dapr is built here"): about 330 s of
-# CPU compile the packages of the three binaries (a third of it Kubernetes' client-go and API
-# types, which dapr's own packages import; no registration file brings them in), the links take
-# about 20 s, the module downloads about 25 s of mostly waiting on the network. So the build:
+# The cold build, measured on one 2-core machine (README, "How Dapr is built here"): compiling
+# and linking the three take about 385 s of CPU (a third of it Kubernetes' client-go and API
+# types, which dapr's own packages import, so no registration file can leave them out; 13% the
+# standard library; the three links about 45 s); the modules (0.6 GB) download in 20-30 s,
+# mostly waiting on the network. So the build:
 #  - compiles the standard library (26 packages and what they import: exactly the standard
 #    packages the three binaries use) while the modules download, so neither waits for the other;
 #  - downloads the modules the three commands import (not every module of dapr's go.mod) with
 #    8 requests in flight instead of one per core;
-#  - runs the compiler with GOGC=400: it collects garbage less often, for about 11% less CPU
-#    (and a larger heap, well under 1 GB per compile);
+#  - runs the compiler and linker with GOGC=400: they collect garbage less often, for about 11%
+#    less CPU (GOGC=off saves no more and doubles the memory); the largest process stays under
+#    1 GB;
 #  - builds daprd, scheduler and placement in one `go build`, so shared packages compile once.
-# Left out on purpose: -gcflags=-l or -N (a faster build, but a slower daprd than the one the
-# timings in the notebooks come from), a single multi-call binary (it would need Go code of our
-# own around dapr's commands).
+# Tried and dropped: no inlining in the Kubernetes packages (-gcflags=k8s.io/...=-l: 140 s of
+# CPU for client-go instead of 141 s, no gain). Left out on purpose: -N or -l everywhere (a
+# slower daprd than the one the notebooks' timings come from), one multi-call binary for the
+# three (it would need Go code of our own around dapr's commands).
 STD_ROOTS="compress/zlib container/heap container/ring crypto/pbkdf2 database/sql embed
   encoding/base32 encoding/csv encoding/xml expvar go/doc go/format hash/crc64 hash/fnv
   hash/maphash io/ioutil log/slog net/http/httputil net/http/pprof net/mail net/rpc os/exec
