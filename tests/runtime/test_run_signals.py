@@ -51,6 +51,32 @@ def wait_for_all_started(pid: int) -> list[ledger.Entry]:
     )
 
 
+def run_started(**env: str) -> tuple[subprocess.Popen, list[ledger.Entry]]:
+    """`workbook run -f .` once its first job is scheduled and both apps and sidecars run."""
+    run = start_run("-f", ".", env=workbook_env(**env))
+    read_until(run, "Job Scheduled: R2-D2")
+    return run, wait_for_all_started(run.pid)
+
+
+def workbook(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`workbook ARGS` in the repository, as typed in a terminal; its output as text."""
+    return subprocess.run(
+        ["workbook", *args],
+        cwd=ROOT,
+        env=workbook_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_all_ended(started: list[ledger.Entry], timeout: float = 5) -> None:
+    """Every process of the run gone, the quickstart's ports free, its jobs removed."""
+    wait_all_gone(started, timeout=timeout)
+    assert_ports_free()
+    remove_jobs("job-service", DROID_JOBS)
+
+
 def test_closing_the_terminal_stops_everything():
     """SIGHUP as a real terminal sends it: the run's pty is closed under it."""
     controller, terminal = pty.openpty()
@@ -79,28 +105,20 @@ def test_closing_the_terminal_stops_everything():
     started = wait_for_all_started(run.pid)
     os.close(controller)  # the terminal window is closed: the kernel sends SIGHUP
     assert run.wait(timeout=60) == 0
-    wait_all_gone(started, timeout=5)
-    assert_ports_free()
+    assert_all_ended(started)
     assert started_by(run.pid) == []
-    remove_jobs("job-service", DROID_JOBS)
 
 
 def test_a_killed_run_is_ended_by_the_parent_death_signal():
-    run = start_run("-f", ".")
-    read_until(run, "Job Scheduled: R2-D2")
-    started = wait_for_all_started(run.pid)
+    run, started = run_started()
     os.kill(run.pid, signal.SIGKILL)
     run.communicate(timeout=30)
-    wait_all_gone(started, timeout=30)  # each child was told by the kernel when its parent died
-    assert_ports_free()
-    remove_jobs("job-service", DROID_JOBS)
+    assert_all_ended(started, timeout=30)  # each child was told by the kernel when its parent died
 
 
 def killed_run_without_parent_death_signal() -> tuple[subprocess.Popen, list[ledger.Entry]]:
     """The portable path (macOS has no parent-death signal): SIGKILL leaves everything running."""
-    run = start_run("-f", ".", env=workbook_env(WORKBOOK_NO_PARENT_DEATH_SIGNAL="1"))
-    read_until(run, "Job Scheduled: R2-D2")
-    started = wait_for_all_started(run.pid)
+    run, started = run_started(WORKBOOK_NO_PARENT_DEATH_SIGNAL="1")
     os.kill(run.pid, signal.SIGKILL)
     run.communicate(timeout=30)
     assert all(ledger.running(entry) for entry in started), "they should have survived"
@@ -122,35 +140,19 @@ def expected_ended(started: list[ledger.Entry]) -> set[str]:
 
 def test_stop_ends_what_a_killed_run_left():
     _, started = killed_run_without_parent_death_signal()
-    stop = subprocess.run(
-        ["workbook", "stop", "-f", "dapr.yaml"],
-        cwd=ROOT,
-        env=workbook_env(),
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    stop = workbook("stop", "-f", "dapr.yaml", timeout=90)
     assert stop.returncode == 0, stop.stdout + stop.stderr
     assert ended_lines(stop.stdout) == expected_ended(started)
     assert stop.stdout.splitlines()[-1] == (
         f"the run of {TEMPLATE} had been killed: ended what it left running"
     )
-    wait_all_gone(started, timeout=5)
-    assert_ports_free()
-    remove_jobs("job-service", DROID_JOBS)
+    assert_all_ended(started)
 
 
 def test_the_next_run_ends_what_a_killed_run_left_and_tells_the_whole_storyline():
     """The orphaned job-service must not take the new run's triggers (issue 16)."""
     _, started = killed_run_without_parent_death_signal()
-    rerun = subprocess.run(
-        ["workbook", "run", "-f", ".", "--exit-with", "job-scheduler"],
-        cwd=ROOT,
-        env=workbook_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    rerun = workbook("run", "-f", ".", "--exit-with", "job-scheduler", timeout=120)
     out = rerun.stdout
     assert rerun.returncode == 0, out + rerun.stderr
     assert ended_lines(out) == expected_ended(started)
@@ -172,14 +174,7 @@ def test_a_taken_port_is_refused_naming_its_holder_and_nothing_starts():
     )
     try:
         wait_until(lambda: port_in_use(6280), timeout=10, what="the listener on 6280")
-        result = subprocess.run(
-            ["workbook", "run", "-f", "."],
-            cwd=ROOT,
-            env=workbook_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = workbook("run", "-f", ".")
     finally:
         listener.kill()
         listener.wait()
@@ -205,22 +200,8 @@ def test_a_port_held_by_another_run_names_the_command_that_stops_it():
     read_until(single, "[workbook] Started Dapr with app id 'job-service'")
     wait_until(lambda: port_in_use(6200), timeout=30, what="job-service on 6200")
     holder = next(e for e in started_by(single.pid) if e.name == "job-service")
-    refused = subprocess.run(
-        ["workbook", "run", "-f", "."],
-        cwd=ROOT,
-        env=workbook_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    stop = subprocess.run(
-        ["workbook", "stop", "--app-id", "job-service"],
-        cwd=ROOT,
-        env=workbook_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    refused = workbook("run", "-f", ".")
+    stop = workbook("stop", "--app-id", "job-service")
     single.communicate(timeout=30)
     assert refused.returncode == 1
     assert refused.stdout.splitlines()[0] == (
@@ -233,36 +214,18 @@ def test_a_port_held_by_another_run_names_the_command_that_stops_it():
 
 
 def test_stop_dash_f_dapr_yaml_stops_a_run_started_with_dash_f_dot():
-    run = start_run("-f", ".")
-    read_until(run, "Job Scheduled: R2-D2")
-    started = wait_for_all_started(run.pid)
-    stop = subprocess.run(
-        ["workbook", "stop", "-f", "dapr.yaml"],
-        cwd=ROOT,
-        env=workbook_env(),
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    run, started = run_started()
+    stop = workbook("stop", "-f", "dapr.yaml", timeout=90)
     assert stop.returncode == 0, stop.stdout + stop.stderr
     assert stop.stdout == f"stopped the run of {TEMPLATE} (pid {run.pid})\n"
     rest, _ = run.communicate(timeout=30)
     assert run.returncode == 0
     assert rest.rstrip().endswith("[workbook] everything stopped")
-    wait_all_gone(started, timeout=5)
-    assert_ports_free()
-    remove_jobs("job-service", DROID_JOBS)
+    assert_all_ended(started)
 
 
 def test_stop_without_a_run_says_so():
-    stop = subprocess.run(
-        ["workbook", "stop", "-f", "."],
-        cwd=ROOT,
-        env=workbook_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    stop = workbook("stop", "-f", ".")
     assert (stop.returncode, stop.stdout, stop.stderr) == (
         1,
         "",
