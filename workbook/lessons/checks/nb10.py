@@ -33,7 +33,8 @@ def tolerates(may_fail, seen: dict[int, bool]) -> str:
         n, said = wrong[0]
         left = n - said
         raise NotYet(
-            f"may_fail({n}) returned {said}: with {said} of {n} down, {left} remain, and "
+            f"may_fail({n}) returned {said}: with {said} of {n} down, {left} "
+            f"{'remains' if left == 1 else 'remain'}, and "
             f"{n} members need {n // 2 + 1} for a majority. Hint: a majority of n is n // 2 + 1"
             + (" (your answer is right for odd n only?)" if n % 2 == 0 else "")
         )
