@@ -27,25 +27,40 @@ export DAPR_RUNTIME_PATH
 WORKBOOK_HOME ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/dapr-jobs-workbook
 export PATH := $(CURDIR)/$(VENV)/bin:$(DAPR_HOME)/bin:$(WORKBOOK_HOME)/bin:$(PATH)
 
-.PHONY: setup venv runtime browser extras run test test-unit scheduler stop lab notebooks bench lint format lock clean k8s
+.PHONY: setup venv venv-lab runtime browser extras run test test-unit scheduler stop lab notebooks bench lint format lock clean k8s
 
 # The Python environment and the Dapr runtime side by side (a cold set-up overlaps pip and go).
 setup:
 	@$(MAKE) --no-print-directory -j2 venv runtime
 
-# The Python environment, rebuilt only when pyproject.toml or the lock files change.
-venv: $(VENV)/.installed
-	@:
-$(VENV)/.installed: pyproject.toml $(LOCK_DEV)
+# Create the venv if needed and install one hashed lock into it ($(1)), then the project itself.
+define install_lock
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is needed (python3 is $$(python3 --version))"; exit 1; }
 	python3 -m venv $(VENV)
 	sed -n '/^uv==/,/[^\\]$$/p' $(LOCK_DEV) >$(VENV)/uv-requirement.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
 	  -r $(VENV)/uv-requirement.txt
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes -r $(LOCK_DEV)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes -r $(1)
 	$(VENV)/bin/uv pip install --quiet --python $(PY) pip==25.3
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
+endef
+
+# The full Python environment (tests, lint, the benchmark), rebuilt only when pyproject.toml or
+# the dev lock changes. It holds the whole lab lock too (every pin of lab.txt is in dev.txt:
+# tests/unit/test_locks.py), so it serves `make lab` as well.
+venv: $(VENV)/.installed
+	@:
+$(VENV)/.installed: pyproject.toml $(LOCK_DEV)
+	$(call install_lock,$(LOCK_DEV))
+	touch $@ $(VENV)/.installed-lab
+
+# A learner's environment (`make lab`): the lab lock only (core, the SDK, JupyterLab, the
+# plots), no test or dev tools (no Playwright, pytest or ruff).
+venv-lab: $(VENV)/.installed-lab
+	@:
+$(VENV)/.installed-lab: pyproject.toml $(LOCK_LAB)
+	$(call install_lock,$(LOCK_LAB))
 	touch $@
 
 # Dapr $(DAPR_RUNTIME_VERSION): an installed Dapr 1.18 reused, or built from its Go modules into the
@@ -111,7 +126,8 @@ stop:
 
 # JupyterLab on loopback, opened at notebook 01, with the control plane; Ctrl-C, SIGTERM or a
 # closed terminal (SIGHUP) stops it all.
-lab: setup
+lab:
+	@$(MAKE) --no-print-directory -j2 venv-lab runtime
 	workbook lab
 
 # Execute every notebook against the real runtime and store its outputs (metadata stripped).
