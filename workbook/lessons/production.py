@@ -48,6 +48,13 @@ def ha_group() -> tuple[SchedulerGroup, JobService]:
     return group, service
 
 
+def remove_group(group: SchedulerGroup) -> None:
+    """Stop every member and delete the group's directory (data dirs, logs): three etcd
+    write-ahead logs are 64 MB each."""
+    group.stop()
+    shutil.rmtree(group.members[0].data_dir.parent.parent, ignore_errors=True)
+
+
 def hosts_lines(log_path: Path) -> list[str]:
     """The scheduler addresses daprd says it received, one entry per time it said so."""
     found = []
