@@ -30,8 +30,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(DAPR_HOME)/bin:$(WORKBOOK_HOME)/bin:$(PAT
 .PHONY: setup venv venv-lab runtime browser extras run test test-unit scheduler stop lab notebooks bench lint format lock clean k8s
 
 # The Python environment and the Dapr runtime side by side (a cold set-up overlaps pip and go).
+# The environment is the full one (`venv`), or the learner's (`venv-lab`) for `make lab`.
+SETUP_VENV ?= venv
 setup:
-	@$(MAKE) --no-print-directory -j2 venv runtime
+	@$(MAKE) --no-print-directory -j2 $(SETUP_VENV) runtime
 
 # Create the venv if needed and install one hashed lock into it ($(1)), then the project itself.
 define install_lock
@@ -126,8 +128,8 @@ stop:
 
 # JupyterLab on loopback, opened at notebook 01, with the control plane; Ctrl-C, SIGTERM or a
 # closed terminal (SIGHUP) stops it all.
-lab:
-	@$(MAKE) --no-print-directory -j2 venv-lab runtime
+lab: SETUP_VENV = venv-lab
+lab: setup
 	workbook lab
 
 # Execute every notebook against the real runtime and store its outputs (metadata stripped).

@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import httpx
+import pytest
 
 from workbook.config import RUNTIME_VERSION, dapr_binary
 
@@ -16,10 +17,16 @@ def test_installed_runtime_is_the_pinned_version():
     assert out.stdout.strip() == RUNTIME_VERSION
 
 
-def test_one_shot_job_round_trip(job_service, job_name):
+@pytest.fixture
+def jobs(job_service):
+    """The sidecar's Jobs API over plain HTTP, closed when the test ends."""
+    with httpx.Client(base_url=f"{job_service.sidecar.http_url}/v1.0/jobs/", timeout=10) as client:
+        yield client
+
+
+def test_one_shot_job_round_trip(jobs, job_service, job_name):
     name = job_name("r2d2")
     data = {"droid": "R2-D2", "task": "Oil Change"}
-    jobs = httpx.Client(base_url=f"{job_service.sidecar.http_url}/v1.0/jobs/", timeout=10)
 
     before = time.time()
     response = jobs.post(name, json={"dueTime": "1s", "data": data})
@@ -63,9 +70,8 @@ def test_deleted_job_never_fires(job_service, job_name):
     assert job_service.received(name) == []
 
 
-def test_existing_name_needs_overwrite(job_service, job_name):
+def test_existing_name_needs_overwrite(jobs, job_name):
     name = job_name("twice")
-    jobs = httpx.Client(base_url=f"{job_service.sidecar.http_url}/v1.0/jobs/", timeout=10)
     assert jobs.post(name, json={"schedule": "@every 1h"}).status_code == 204
     again = jobs.post(name, json={"schedule": "@every 2h"})
     assert again.status_code == 409
@@ -75,8 +81,7 @@ def test_existing_name_needs_overwrite(job_service, job_name):
     assert jobs.get(name).json()["schedule"] == "@every 2h"
 
 
-def test_five_field_cron_is_refused(job_service, job_name):
-    jobs = httpx.Client(base_url=f"{job_service.sidecar.http_url}/v1.0/jobs/", timeout=10)
+def test_five_field_cron_is_refused(jobs, job_name):
     refused = jobs.post(job_name("cron5"), json={"schedule": "*/5 * * * *"})
     assert refused.status_code == 500
     assert refused.json()["errorCode"] == "DAPR_SCHEDULER_SCHEDULE_JOB"

@@ -138,8 +138,10 @@ def jobs_left(app_id: str, names: list[str]) -> list[str]:
     with that app ID, since jobs belong to an app ID)."""
     scheduler = lab_scheduler().start()
     try:
-        with Sidecar(app_id, scheduler_address=scheduler.address) as sidecar:
-            client = JobsClient(sidecar.http_url)
+        with (
+            Sidecar(app_id, scheduler_address=scheduler.address) as sidecar,
+            JobsClient(sidecar.http_url) as client,
+        ):
             return [name for name in names if client.exists(name)]
     finally:
         scheduler.stop()
