@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,15 +40,28 @@ def start_run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -
 
 
 def read_until(process: subprocess.Popen, text: str, timeout: float = 60) -> list[str]:
-    """Lines of the run's output up to the first one containing `text`."""
+    """Lines of the run's output up to the first one containing `text`. Without it, the run is
+    ended and reaped before the test fails (no process, pipe or Popen left to a later test)."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     for line in process.stdout:
         seen.append(line)
         if text in line:
             return seen
-        assert time.monotonic() < deadline, f"no {text!r} in {timeout} s:\n{''.join(seen)}"
+        if time.monotonic() >= deadline:
+            end_run(process)
+            raise AssertionError(f"no {text!r} in {timeout} s:\n{''.join(seen)}")
+    end_run(process)
     raise AssertionError(f"the run ended before {text!r}:\n{''.join(seen)}")
+
+
+def end_run(process: subprocess.Popen) -> None:
+    """SIGKILL the run's process group if the run still runs (then the group is certainly ours:
+    start_run gave it a session of its own), read the rest of its output and reap it."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
 
 
 def started_by(pid: int) -> list[ledger.Entry]:

@@ -16,6 +16,7 @@ import time
 from run_helpers import (
     DROID_JOBS,
     assert_ports_free,
+    end_run,
     read_until,
     remove_jobs,
     start_run,
@@ -54,8 +55,12 @@ def wait_for_all_started(pid: int) -> list[ledger.Entry]:
 def run_started(**env: str) -> tuple[subprocess.Popen, list[ledger.Entry]]:
     """`workbook run -f .` once its first job is scheduled and both apps and sidecars run."""
     run = start_run("-f", ".", env=workbook_env(**env))
-    read_until(run, "Job Scheduled: R2-D2")
-    return run, wait_for_all_started(run.pid)
+    read_until(run, "Job Scheduled: R2-D2")  # without it, read_until ends the run
+    try:
+        return run, wait_for_all_started(run.pid)
+    except BaseException:
+        end_run(run)
+        raise
 
 
 def workbook(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
