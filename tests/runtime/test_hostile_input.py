@@ -312,8 +312,10 @@ def test_jobs_client_reports_refused_names_in_plain_words(service):
             jobs.delete(stored)
         assert not jobs.exists(stored)
 
-    schedule()
-    jobs.close()
+    try:
+        schedule()
+    finally:
+        jobs.close()
     print(f"\nJobsClient with hostile names: {dict(outcomes)}")
     assert sum(outcomes.values()) >= 100
     assert outcomes["accepted"]
