@@ -91,7 +91,7 @@ def finds_the_group(scheduler_hosts, group) -> str:
         )
     return (
         f"with {len(given)} addresses and {down[0] if down else 'no member'} down, the sidecar "
-        f"received the group's addresses [{found[-1]}] and scheduled a job (204)"
+        f"received the scheduler addresses [{found[-1]}] and scheduled a job (204)"
     )
 
 
