@@ -3,6 +3,7 @@ ordinary processes (`sleep`, small Python scripts): no Dapr runtime needed."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -191,6 +192,19 @@ def test_inherited_api_tokens_are_held_back_unless_given(monkeypatch, capsys):
     assert explicit["DAPR_API_TOKEN"] == "asked-for"
     assert "APP_API_TOKEN" not in explicit
     assert capsys.readouterr().err == ""  # said once only
+
+
+def test_echoed_output_reaches_log_and_echo_and_its_pipe_is_closed(tmp_path):
+    echo = io.StringIO()
+    command = ["sh", "-c", "echo R2-D2; echo C-3PO"]
+    process = ManagedProcess(
+        "droids", command, log_path=tmp_path / "droids.log", echo_to=echo, echo_prefix="> "
+    ).start()
+    assert process.popen.wait(timeout=10) == 0
+    process.stop()  # joins the reader: the whole output is copied by then
+    assert echo.getvalue() == "> R2-D2\n> C-3PO\n"
+    assert process.log_text() == "R2-D2\nC-3PO\n"
+    assert process.popen.stdout.closed  # no pipe left for the garbage collector
 
 
 def test_log_files_are_readable_by_their_owner_only(tmp_path):
