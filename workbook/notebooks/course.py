@@ -115,7 +115,7 @@ def learning_path_markdown(link_prefix: str = "") -> str:
         rows.append(f"| {link} | {objective} | {exercise_count(file)} | {measured} |")
     total = sum(times.get(file, 0) for file in PATH)
     exercises = sum(exercise_count(file) for file in PATH)
-    rows.append(f"| all ten | | {exercises} | {about(total)} |")
+    rows.append(f"| all {len(PATH)} | | {exercises} | {about(total)} |")
     return "\n".join(rows)
 
 
