@@ -10,10 +10,17 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import settings
 
 from workbook.runtime.apps import JobService, unique_name
 from workbook.runtime.processes import stop_all
 from workbook.runtime.scheduler import Scheduler
+
+# Every property test (hypothesis): no deadline, since an example's time follows the load of a
+# shared 2-core machine rather than the code; no example database, so every run starts afresh
+# and writes nothing; hypothesis' own 100 examples unless a test asks for another number.
+settings.register_profile("workbook", deadline=None, database=None)
+settings.load_profile("workbook")
 
 # Every process started during the tests inherits this mark; the orphan check looks for it.
 RUN_MARK = f"WORKBOOK_TEST_RUN={uuid.uuid4().hex}"
