@@ -36,6 +36,9 @@ setup:
 	@$(MAKE) --no-print-directory -j2 $(SETUP_VENV) runtime
 
 # Create the venv if needed and install one hashed lock into it ($(1)), then the project itself.
+# Bytecode is compiled at install (as pip does, unlike uv by default): where the environment
+# sets PYTHONDONTWRITEBYTECODE, every kernel, app and test process would otherwise compile
+# JupyterLab, FastAPI, grpc... from source each time it starts.
 define install_lock
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is needed (python3 is $$(python3 --version))"; exit 1; }
@@ -43,7 +46,7 @@ define install_lock
 	sed -n '/^uv==/,/[^\\]$$/p' $(LOCK_DEV) >$(VENV)/uv-requirement.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
 	  -r $(VENV)/uv-requirement.txt
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes -r $(1)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes --compile-bytecode -r $(1)
 	$(VENV)/bin/uv pip install --quiet --python $(PY) pip==25.3
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 endef
