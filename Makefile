@@ -85,7 +85,7 @@ test: setup browser extras
 	ruff format --check .
 	lint-imports
 	bash k8s/k8s.sh tools  # helm, actionlint, k8svalidate for tests/k8s (side by side below)
-	pytest tests/unit --junitxml=.state/test-unit.xml
+	@$(MAKE) --no-print-directory test-unit UNIT_ARGS=--junitxml=$(CURDIR)/.state/test-unit.xml
 	bash tests/side_by_side.sh $(TEST_WORKERS)
 
 # Tools the tests use beside the runtime, built from their Go modules (runtime/extras.sh):

@@ -13,9 +13,9 @@
 set -u
 workers=${1:-3}
 mkdir -p .state/alone
-alone_run=(env WORKBOOK_STATE_DIR="$PWD/.state/alone" pytest -m default_ports --ignore=tests/unit
+alone_run=(env WORKBOOK_STATE_DIR="$PWD/.state/alone" pytest -p no:nbval -m default_ports --ignore=tests/unit
   --durations=10 --junitxml=.state/test-alone.xml)
-side_run=(pytest -n "$workers" -m "not default_ports" --ignore=tests/unit --durations=20
+side_run=(pytest -p no:nbval -n "$workers" -m "not default_ports" --ignore=tests/unit --durations=20
   --junitxml=.state/test-side-by-side.xml)
 
 isolate=()

@@ -2,23 +2,18 @@
 
 An exercise is a code cell tagged `exercise` (the learner's code), the next code cell tagged
 `check` (`ex.check("3.1", ...)`), and the next markdown cell tagged `solution` (a fenced
-```python block). `run_with_answers` executes the notebook in one kernel; at each exercise it
-runs the plausible mistake from `workbook.lessons.checks.nbNN.WRONG` and the check (which must
-fail), then the solution and the check (which must pass); every other cell runs as stored.
+```python block). The plausible mistake for each exercise is `WRONG[id]` in
+`workbook/lessons/checks/nbNN.py`. answered.py builds, from these, the copy that CI executes.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 import re
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from workbook.config import ROOT
 
@@ -34,21 +29,6 @@ class Exercise:
     exercise_cell: int  # index in nb.cells
     check_cell: int
     solution: str
-
-
-@dataclass
-class Outcome:
-    id: str
-    wrong: tuple[bool, str] | None = None  # the check's result on the WRONG code
-    solved: tuple[bool, str] | None = None  # the check's result on the solution
-    wrong_code_error: str | None = None  # the WRONG code itself raised (allowed, reported)
-
-
-@dataclass
-class AnswerRun:
-    seconds: float
-    outcomes: list[Outcome] = field(default_factory=list)
-    after_output: str = ""
 
 
 def notebook_number(path: Path) -> int:
@@ -115,85 +95,3 @@ def wrong_answers(number: int) -> dict[str, str]:
             except ValueError:
                 raise ValueError(f"{path.name}: WRONG must be a dict of string literals") from None
     return {}
-
-
-class _Kernel:
-    """One kernel running a notebook's cells, plus code of the harness's own in between."""
-
-    def __init__(self, nb, path: Path, timeout: int):
-        self.nb = nb
-        self.client = NotebookClient(
-            nb,
-            kernel_name="python3",
-            timeout=timeout,
-            resources={"metadata": {"path": str(path.parent)}},
-        )
-
-    def run_cell(self, index: int, source: str | None = None):
-        cell = self.nb.cells[index]
-        if source is not None:
-            cell = nbformat.v4.new_code_cell(source, metadata=dict(cell.metadata))
-        self.client.execute_cell(cell, index)
-
-    def run_code(self, code: str) -> str:
-        """Run harness code in the kernel (not stored anywhere); return its printed text."""
-        extra = nbformat.v4.new_code_cell(code)
-        self.nb.cells.append(extra)
-        try:
-            self.client.execute_cell(extra, len(self.nb.cells) - 1)
-        finally:
-            self.nb.cells.pop()
-        return "".join(o.get("text", "") for o in extra.get("outputs", []))
-
-    def result(self, exercise_id: str) -> tuple[bool, str] | None:
-        text = self.run_code(
-            "import json as _json\nfrom workbook.lessons import exercises as _ex\n"
-            f"print(_json.dumps(_ex.results.pop({exercise_id!r}, None)))"
-        )
-        value = json.loads(text)
-        return tuple(value) if value is not None else None
-
-
-def run_with_answers(
-    path: Path, *, timeout: int = 300, rerun: bool = False, after: str | None = None
-) -> AnswerRun:
-    """Execute the notebook with a wrong answer, then the solution, at each exercise."""
-    nb = nbformat.read(path, as_version=4)
-    exercises, problems = find_exercises(nb)
-    if problems:
-        raise ValueError(f"{path.name}: " + "; ".join(problems))
-    wrong = wrong_answers(notebook_number(path))
-    missing = [e.id for e in exercises if e.id not in wrong]
-    if missing:
-        raise ValueError(f"{path.name}: no WRONG answer for exercise(s) {missing}")
-    by_cell = {e.exercise_cell: e for e in exercises}
-    check_cells = {e.check_cell for e in exercises}  # run right after their exercise
-    kernel = _Kernel(nb, path, timeout)
-    outcomes = []
-    started = time.monotonic()
-    with kernel.client.setup_kernel():
-        for index in range(len(nb.cells)):
-            if nb.cells[index].cell_type != "code" or index in check_cells:
-                continue
-            exercise = by_cell.get(index)
-            if exercise is None:
-                kernel.run_cell(index)
-                continue
-            outcome = Outcome(exercise.id)
-            try:
-                kernel.run_cell(index, wrong[exercise.id])
-            except CellExecutionError as error:
-                outcome.wrong_code_error = str(error).strip().splitlines()[-1]
-            kernel.run_cell(exercise.check_cell)
-            outcome.wrong = kernel.result(exercise.id)
-            kernel.run_cell(index, exercise.solution)
-            kernel.run_cell(exercise.check_cell)
-            outcome.solved = kernel.result(exercise.id)
-            outcomes.append(outcome)
-        if rerun:  # a learner runs the notebook again in the same kernel: it must still work
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type == "code":
-                    kernel.run_cell(index)
-        seconds = time.monotonic() - started
-        after_output = kernel.run_code(after) if after else ""
-    return AnswerRun(seconds, outcomes, after_output)
