@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import pytest
 
 from jobs_client import rfc3339
+from workbook.experiments.droid_actor.harness import DroidActor, write_actor_store
 from workbook.runtime.apps import unique_name
+from workbook.runtime.controlplane import ControlPlane
 
 BASELINE_JOBS = 10
 BASELINE_FIRES = 5
@@ -113,3 +115,18 @@ def timing(job_service, request) -> TimingBaseline:
 def pytest_terminal_summary(terminalreporter):
     for baseline in _measured:
         terminalreporter.write_line(baseline.describe())
+
+
+# The actor tests (test_actor_reminders.py, test_scheduler_keys.py): per module, a control plane
+# of their own (scheduler + placement on free ports) and the droid actor app with its sidecar.
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory):
+    with ControlPlane.isolated(tmp_path_factory.mktemp("plane")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def droid(plane, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("droid-actor")
+    with DroidActor(plane, resources_path=write_actor_store(folder / "resources")) as running:
+        yield running

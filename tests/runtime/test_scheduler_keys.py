@@ -10,13 +10,11 @@ import shutil
 import subprocess
 
 import httpx
-import pytest
 
 from bench import storage
-from workbook.experiments.droid_actor.harness import DroidActor, write_actor_store
+from workbook.experiments.droid_actor.harness import write_actor_store
 from workbook.experiments.patrol_workflow.harness import PatrolWorkflow
 from workbook.runtime.apps import unique_name
-from workbook.runtime.controlplane import ControlPlane
 from workbook.runtime.etcd_store import SchedulerStore, extras_binary, parse_key
 from workbook.runtime.processes import free_port
 from workbook.runtime.scheduler import Scheduler
@@ -35,19 +33,6 @@ class NamespacedSidecar(Sidecar):
 
     def env(self) -> dict[str, str]:
         return {**super().env(), "NAMESPACE": self.namespace}
-
-
-@pytest.fixture(scope="module")
-def plane(tmp_path_factory):
-    with ControlPlane.isolated(tmp_path_factory.mktemp("keys-plane")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def droid(plane, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("keys-droid")
-    with DroidActor(plane, resources_path=write_actor_store(folder / "resources")) as running:
-        yield running
 
 
 def test_job_and_reminder_keys_side_by_side(plane, droid):

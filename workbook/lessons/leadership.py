@@ -19,9 +19,9 @@ FETCHED = "fetched initial leadership"
 SHUTDOWN = "beginning shutdown"
 
 
-def _events(log_path: Path) -> list[tuple[float, str]]:
-    """(time, message) of the scheduler's JSON log lines (etcd and the job engine)."""
-    events = []
+def json_log_entries(log_path: Path) -> list[tuple[float, dict]]:
+    """(time, entry) of a scheduler's JSON log lines (etcd and the job engine log JSON)."""
+    entries = []
     for line in Path(log_path).read_text(errors="replace").splitlines():
         if not line.startswith("{"):
             continue
@@ -30,8 +30,13 @@ def _events(log_path: Path) -> list[tuple[float, str]]:
             when = datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).timestamp()
         except (ValueError, KeyError, TypeError):
             continue
-        events.append((when, str(entry.get("msg", ""))))
-    return events
+        entries.append((when, entry))
+    return entries
+
+
+def _events(log_path: Path) -> list[tuple[float, str]]:
+    """(time, message) of the scheduler's JSON log lines."""
+    return [(when, str(entry.get("msg", ""))) for when, entry in json_log_entries(log_path)]
 
 
 def leadership_times(log_path: Path, after: float) -> tuple[float | None, float | None]:

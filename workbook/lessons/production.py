@@ -11,11 +11,9 @@ size of a scheduler's data directory.
 from __future__ import annotations
 
 import collections
-import json
 import shutil
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -23,6 +21,7 @@ import yaml
 
 from workbook.config import ROOT
 from workbook.experiments.faults import SchedulerGroup
+from workbook.lessons.leadership import json_log_entries
 from workbook.runtime.apps import JobService
 from workbook.runtime.scheduler import Scheduler, _tmp_root
 
@@ -67,14 +66,7 @@ def hosts_lines(log_path: Path) -> list[str]:
 def raft_leader_events(log_path: Path, after: float) -> list[tuple[float, str]]:
     """(time, message) of a scheduler's etcd raft leader changes logged after `after`."""
     events = []
-    for line in Path(log_path).read_text(errors="replace").splitlines():
-        if not line.startswith("{") or "leader" not in line:
-            continue
-        try:
-            entry = json.loads(line)
-            when = datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).timestamp()
-        except (ValueError, KeyError, TypeError):
-            continue
+    for when, entry in json_log_entries(log_path):
         message = str(entry.get("msg", ""))
         if when > after and entry.get("logger") == "raft" and "leader" in message:
             events.append((when, message))
