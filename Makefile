@@ -15,7 +15,7 @@ LOCK_DEV := requirements/dev.txt
 # make test: the unit tests first (one process), then the runtime, docs and k8s tests side by
 # side (they mostly wait on timers: due times, retries, leases) while, at the same time, those on
 # the default ports run one at a time (tests/side_by_side.sh).
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 PY := $(VENV)/bin/python
 # The Dapr home runtime/install.sh chose (or would choose): DAPR_HOME when set, else a ~/.dapr
 # holding Dapr 1.18.x, else the workbook's own build; read from its record, no network, no Go.

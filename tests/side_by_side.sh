@@ -11,11 +11,11 @@
 # as the longer one. Without a network namespace the default-port tests run after the others.
 # Fails if either run fails; the default-port run's output follows the other's.
 set -u
-workers=${1:-4}
+workers=${1:-3}
 mkdir -p .state/alone
 alone_run=(env WORKBOOK_STATE_DIR="$PWD/.state/alone" pytest -p no:nbval -m default_ports --ignore=tests/unit
   --durations=10 --junitxml=.state/test-alone.xml)
-side_run=(pytest -p no:nbval -n "$workers" --dist worksteal -m "not default_ports" --ignore=tests/unit --durations=20
+side_run=(pytest -p no:nbval -n "$workers" -m "not default_ports" --ignore=tests/unit --durations=20
   --junitxml=.state/test-side-by-side.xml)
 
 isolate=()
