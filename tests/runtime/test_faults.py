@@ -301,7 +301,9 @@ def test_ha_scheduler_group_survives_one_loss_not_two(stack, tmp_path):
     counts = [len(service.received(n)) for n in pending]
     dups = at_least_once(counts, max_share=HA_LOSS_DUPLICATE_SHARE)
     while_one_down = unique_name("one-down")
-    service.jobs.schedule(while_one_down, due_time="1s", data=DATA)
+    # overwrite: scheduling while a member is down once answered 409 for this fresh name (an
+    # earlier attempt inside Dapr had stored it); the point here is that it fires.
+    service.jobs.schedule(while_one_down, due_time="1s", data=DATA, overwrite=True)
     service.wait_for_trigger(while_one_down, timeout=20)
     report(
         "HA: 1 of 3 schedulers killed",
