@@ -17,21 +17,18 @@ right now. The baseline measures that spread, and each timing test derives its t
   daprd uses another interval (a 1 s retry where 0.5 s was asked, 2 s where 1 s was), and
   CAP_S = 0.45 s where no interval was asked (back-to-back retries).
 
-A busy machine now and then delivers one retry or tick late, and the one after it may come
-sooner (seen: retry gaps of 0.97, 1.00, 2.31 s; reminder gaps of 1.01, 2.39, 0.53 s). So a
-series of gaps is judged by `timing.pace_problem(gaps, interval)`:
-- the low median gap is within tolerance(interval) of the interval: daprd used the interval
-  asked (a late delivery only lengthens gaps, and the low median ignores one);
-- no gap is under a quarter of the interval: no two deliveries came back to back;
-- no gap is longer than the interval plus LATE_ALLOWANCE_S, or twice the worst lateness of the
-  baseline if that is more: a delivery delayed by load, never one held for good.
+A series of gaps is judged by `timing.pace_problem(gaps, interval)`: the rules of
+workbook/lessons/pace.py (the typical gap within tolerance(interval) of the interval, nothing
+back to back, nothing held back), with the late allowance LATE_ALLOWANCE_S or twice the worst
+lateness of the baseline if that is more.
 The baseline is printed once (`pytest -s`, and in the terminal summary).
 """
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
+
+from workbook.lessons.pace import LATE_ALLOWANCE_S, pace_problem
 
 BASELINE_JOBS = 10
 BASELINE_FIRES = 5
@@ -41,7 +38,6 @@ SAFETY = 4.0
 FLOOR_S = 0.25
 CAP_SHARE = 0.45
 CAP_S = 0.45
-LATE_ALLOWANCE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -69,21 +65,14 @@ class TimingBaseline:
         return round(max(LATE_ALLOWANCE_S, 2 * max(self.lateness)), 3)
 
     def pace_problem(self, gaps: list[float], interval: float) -> str | None:
-        """What is wrong with these gaps for `interval` seconds (the rules above), or None."""
-        if not gaps:
-            return "no gaps to judge"
-        tolerance = self.gap_tolerance(interval)
-        typical = statistics.median_low(gaps)
-        rounded = [round(g, 3) for g in gaps]
-        if abs(typical - interval) > tolerance:
-            wanted = f"{interval:g} s ± {tolerance:g}"
-            return f"gaps {rounded}: the low median {typical:.3f} s is not {wanted}"
-        if min(gaps) < interval / 4:
-            return f"gaps {rounded}: two deliveries came back to back (under {interval / 4:g} s)"
-        longest = interval + self.late_allowance()
-        if max(gaps) > longest:
-            return f"gaps {rounded}: a delivery was held back (a gap over {longest:g} s)"
-        return None
+        """What is wrong with these gaps for `interval` seconds, or None: the rules of
+        workbook/lessons/pace.py with this baseline's tolerance and late allowance."""
+        return pace_problem(
+            gaps,
+            interval,
+            tolerance=self.gap_tolerance(interval),
+            late_allowance=self.late_allowance(),
+        )
 
     def describe(self) -> str:
         ms = {q: round(1000 * self.quantile(q), 1) for q in (0.5, 0.99, 1.0)}

@@ -14,6 +14,7 @@ from workbook.lessons.checks.sidecar_answers import (
     said,
 )
 from workbook.lessons.exercises import NotYet, answered
+from workbook.lessons.pace import pace_problem
 from workbook.runtime.waiting import wait_until
 
 
@@ -90,8 +91,8 @@ def first_after_two_then_every_second(wb, body) -> str:
     if len(got) < 3:
         raise NotYet(f"{len(got)} trigger(s) at {offsets} s; you asked for 3, 1 s apart")
     gaps = [round(b - a, 2) for a, b in itertools.pairwise(offsets)]
-    if any(not 0.6 <= gap <= 1.4 for gap in gaps):
-        raise NotYet(f"triggers at {offsets} s, gaps {gaps} s; you asked for 1 s between them")
+    if problem := pace_problem(gaps, 1.0, tolerance=0.4):
+        raise NotYet(f"triggers at {offsets} s; {problem}; you asked for 1 s between them")
     if not gone:
         raise NotYet(
             f"3 triggers at {offsets} s, but the job was still scheduled 3 s after the third: "

@@ -8,6 +8,7 @@ import itertools
 
 from workbook.lessons.checks.sidecar_answers import DROID, post_job, require_accepted, said
 from workbook.lessons.exercises import NotYet, answered
+from workbook.lessons.pace import pace_problem
 from workbook.runtime.apps import unique_name
 from workbook.runtime.waiting import wait_until
 
@@ -63,8 +64,8 @@ def two_retries_half_a_second_apart(receiver, policy) -> str:
             f"{len(got)} deliveries (gaps {gaps} s); 2 retries give 3: is `maxRetries` 2 "
             f"(and spelt maxRetries, inside 'constant')?"
         )
-    if any(not 0.3 <= gap <= 0.8 for gap in gaps):
-        raise NotYet(f"3 deliveries, but {gaps} s apart; you asked for 0.5 s: check `interval`")
+    if problem := pace_problem(gaps, 0.5, tolerance=0.25):
+        raise NotYet(f"3 deliveries, but {problem}; you asked for 0.5 s: check `interval`")
     return f"3 deliveries, {gaps} s apart, then no more"
 
 

@@ -11,6 +11,7 @@ from itertools import pairwise
 import httpx
 
 from workbook.lessons.exercises import NotYet, answered
+from workbook.lessons.pace import pace_problem
 from workbook.runtime.apps import unique_name
 from workbook.runtime.waiting import wait_until
 
@@ -62,9 +63,8 @@ def cron_component_ticks(component_yaml, resources, replicas) -> str:
     if missing:
         raise NotYet(f"POST /{TICK} reached only some replicas; none at {missing}")
     gaps = [b - a for times in per_replica.values() for a, b in pairwise(times)]
-    if gaps and not all(1.5 <= g <= 2.5 for g in gaps):
-        shown = ", ".join(f"{g:.2f}" for g in gaps)
-        raise NotYet(f"events at /{TICK} came {shown} s apart; you were asked for every 2 s")
+    if gaps and (problem := pace_problem(gaps, 2.0, tolerance=0.5)):
+        raise NotYet(f"events at /{TICK}: {problem}; you were asked for every 2 s")
     counts = {name: len(times) for name, times in per_replica.items()}
     return (
         f"POST /{TICK} reached every replica on its own timer (events per replica: {counts}), "
@@ -116,9 +116,8 @@ def cleanup_scheduled_once(schedule_cleanup, replicas) -> str:
             '{"schedule": "@every 2s", "repeats": 3, "data": CLEANUP_DATA}?'
         )
     gaps = [b - a for a, b in pairwise(times[:3])]
-    if not all(1.5 <= g <= 2.5 for g in gaps):
-        shown = ", ".join(f"{g:.2f}" for g in gaps)
-        raise NotYet(f"the triggers came {shown} s apart; the task asks for every 2 s")
+    if problem := pace_problem(gaps, 2.0, tolerance=0.5):
+        raise NotYet(f"the triggers: {problem}; the task asks for every 2 s")
     if still_there:
         raise NotYet("the job is still stored after 3 triggers: did you give repeats: 3?")
     where = Counter(t["replica"] for t in triggers)

@@ -8,6 +8,7 @@ import itertools
 import httpx
 
 from workbook.lessons.exercises import NotYet, answered
+from workbook.lessons.pace import pace_problem
 from workbook.runtime.apps import unique_name
 from workbook.runtime.etcd_store import SchedulerStore, parse_key
 from workbook.runtime.waiting import WaitTimeout, wait_until
@@ -75,8 +76,8 @@ def fires_three_times(droid, actor_id: str, reminder) -> str:
     if len(fires) != 3:
         raise NotYet(f"the reminder fired {len(fires)} times; the task asks for 3")
     gaps = [round(b["at"] - a["at"], 2) for a, b in itertools.pairwise(fires)]
-    if not all(0.5 <= gap <= 1.6 for gap in gaps):
-        raise NotYet(f"it fired 3 times, but {gaps} s apart; the task asks for 1 s")
+    if problem := pace_problem(gaps, 1.0, tolerance=0.5):
+        raise NotYet(f"it fired 3 times, but {problem}; the task asks for 1 s")
     return f"the reminder fired 3 times, {gaps} s apart, then the scheduler removed it"
 
 
