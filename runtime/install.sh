@@ -28,7 +28,8 @@ record="$WORKBOOK_HOME/runtime-$V.env"
 own_home="$WORKBOOK_HOME/dapr-$V/.dapr"
 components=${DAPR_COMPONENTS:-workbook}
 work=${DAPR_BUILD_DIR:-$here/../.state/runtime-build}
-STAMP=.workbook-runtime-version # in <home>/bin: "<version>" then "components=<set>"
+STAMP=.workbook-runtime-version # in <home>/bin: "<version>", "components=<set>", "kubernetes=no"
+# (kubernetes=no: built without the Kubernetes-only code, see leave_out_kubernetes)
 
 say() { printf '[runtime] %s\n' "$*"; }
 die() { printf '[runtime] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -48,6 +49,9 @@ complete_1_18() { # home: daprd 1.18.x, scheduler and placement
 ours() { [ -f "$1/bin/$STAMP" ]; }
 stamp_version() { head -n 1 "$1/bin/$STAMP" 2>/dev/null || true; }
 stamp_components() { sed -n 's/^components=//p' "$1/bin/$STAMP" 2>/dev/null || true; }
+# Our builds since the Kubernetes code was left out (see leave_out_kubernetes) say so: an earlier
+# one of ours (without the line) is rebuilt once, in the workbook's home or an explicit DAPR_HOME.
+built_as_now() { ! ours "$1" || [ "$(sed -n 's/^kubernetes=//p' "$1/bin/$STAMP" 2>/dev/null)" = no ]; }
 has_components() { # home: does its daprd register the requested set?
   [ "$components" = workbook ] || ! ours "$1" || [ "$(stamp_components "$1")" = all ] ||
     [ "$(stamp_components "$1")" = "$components" ]
@@ -64,7 +68,7 @@ describe() { # home -> what is there, for messages
 choose_home() {
   if [ -n "${DAPR_HOME:-}" ]; then
     home=$DAPR_HOME origin=explicit
-    if complete_1_18 "$home" && has_components "$home"; then action=reuse
+    if complete_1_18 "$home" && has_components "$home" && built_as_now "$home"; then action=reuse
     elif empty_home "$home" || ours "$home"; then action=build
     else
       die "DAPR_HOME=$home holds a Dapr the workbook did not install ($(describe "$home"), not 1.18.x with scheduler and placement). The workbook leaves it alone: unset DAPR_HOME, or point it at an empty folder."
@@ -75,7 +79,7 @@ choose_home() {
     home=$own_home origin=workbook action=build
     # our own build is known by its stamp: no need to start its daprd
     if [ "$(stamp_version "$home")" = "$V" ] && [ -x "$home/bin/daprd" ] && [ -x "$home/bin/scheduler" ] &&
-      [ -x "$home/bin/placement" ] && has_components "$home"; then
+      [ -x "$home/bin/placement" ] && has_components "$home" && built_as_now "$home"; then
       action=reuse
     fi
   fi
@@ -140,12 +144,52 @@ keep_components() { # source dir: leave only the registration files daprd should
   done
 }
 
+# The Kubernetes code no process of this build runs. dapr's packages import client-go and the
+# Kubernetes API types through four edges, none of them on a self-hosted path; cut here, in the
+# build's copies (nothing of Dapr's or Kubernetes' is kept in this repository), they take 416
+# packages out of the build, a third less CPU (README, "Kubernetes code left out"):
+#  1. utils/kubernetes.go (GetConfig, GetKubeClient; only the injector and sentry call them):
+#     removed from the source copy.
+#  2. the scheduler's namespace controller (pkg/scheduler/server/internal/controller, started
+#     only with --mode kubernetes): replaced by runtime/self-hosted/scheduler-controller.go,
+#     whose New fails with a message saying so.
+#  3. sigs.k8s.io/controller-runtime/pkg/client, which dapr's API types import for the Object
+#     interface only: a copy of the module keeps only object.go in that package.
+#  4. k8s.io/apiserver/pkg/cel/library, in the CEL checks of daprd's resource validation, which
+#     imports the serviceaccount package for one user.Info: a copy of the module, edited by
+#     runtime/self-hosted/patch-cel-authz.py.
+# The two module copies are used through `replace` directives (go build -overlay may not replace
+# files in the module cache); k8s.io/api, client-go and what only they import are not downloaded.
+# On Kubernetes the workbook uses Dapr's own images, which have all of it.
+KUBE_MODULES="k8s.io/apiserver sigs.k8s.io/controller-runtime"
+leave_out_kubernetes() { # source dir
+  local dir=$1 mods=.kubernetes-modules ctl=$1/pkg/scheduler/server/internal/controller path src
+  [ -f "$dir/utils/kubernetes.go" ] && [ -f "$ctl/controller.go" ] ||
+    die "dapr $V's utils/kubernetes.go or scheduler controller is not where runtime/install.sh expects it."
+  rm "$dir/utils/kubernetes.go" "$ctl"/*.go
+  install -m 0644 "$here/self-hosted/scheduler-controller.go" "$ctl/controller.go"
+  for path in $KUBE_MODULES; do  # the versions dapr's go.mod selects, copied into the source copy
+    src=$(cd "$dir" && go mod download -json "$path" |
+      python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if "Error" in d else print(d["Dir"])') ||
+      die "the Go module proxy did not serve $path (see the error above)."
+    mkdir -p "$(dirname "$dir/$mods/$path")" && cp -r "$src" "$dir/$mods/$path" && chmod -R u+w "$dir/$mods/$path"
+    (cd "$dir" && go mod edit -replace "$path=./$mods/$path")  # relative: no build path in the binaries
+  done
+  local client=$dir/$mods/sigs.k8s.io/controller-runtime/pkg/client
+  [ -f "$client/object.go" ] ||
+    die "sigs.k8s.io/controller-runtime has no pkg/client/object.go where runtime/install.sh expects it."
+  find "$client" -maxdepth 1 -name '*.go' ! -name object.go -delete
+  python3 "$here/self-hosted/patch-cel-authz.py" "$dir/$mods/k8s.io/apiserver/pkg/cel/library/authz.go" ||
+    die "k8s.io/apiserver's pkg/cel/library/authz.go is not as runtime/self-hosted/patch-cel-authz.py expects."
+}
+
 # The cold build, measured on one 2-core machine (README, "How Dapr is built here"): compiling
-# and linking the three take about 385 s of CPU (a third of it Kubernetes' client-go and API
-# types, which dapr's own packages import, so no registration file can leave them out; 13% the
-# standard library; the three links about 45 s); the modules (0.6 GB) download in 20-30 s,
-# mostly waiting on the network. So the build:
-#  - compiles the standard library (26 packages and what they import: exactly the standard
+# and linking the three took about 350 s of CPU at load 3 (a third of it Kubernetes' client-go
+# and API types, which dapr's own packages import, so no registration file can leave them out;
+# 13% the standard library; the three links about 45 s), about 235 s with the Kubernetes code
+# left out as above; the modules (0.6 GB) download in 20-30 s, mostly waiting on the network.
+# So the build:
+#  - compiles the standard library (25 packages and what they import: exactly the standard
 #    packages the three binaries use) while the modules download, so neither waits for the other;
 #  - downloads the modules the three commands import (not every module of dapr's go.mod) with
 #    8 requests in flight instead of one per core;
@@ -157,7 +201,7 @@ keep_components() { # source dir: leave only the registration files daprd should
 # CPU for client-go instead of 141 s, no gain). Left out on purpose: -N or -l everywhere (a
 # slower daprd than the one the notebooks' timings come from), one multi-call binary for the
 # three (it would need Go code of our own around dapr's commands).
-STD_ROOTS="compress/zlib container/heap container/ring crypto/pbkdf2 database/sql embed
+STD_ROOTS="container/heap container/ring crypto/pbkdf2 database/sql embed
   encoding/base32 encoding/csv encoding/xml expvar go/doc go/format hash/crc64 hash/fnv
   hash/maphash io/ioutil log/slog net/http/httputil net/http/pprof net/mail net/rpc os/exec
   os/signal os/user runtime/metrics testing"
@@ -185,10 +229,16 @@ build_runtime() {
   keep_components "$dir"
   (cd "$dir" && go mod edit -replace "github.com/dapr/durabletask-go=github.com/dapr/durabletask-go@$DURABLETASK_SUBSTITUTE")
   say "  (without the Pulsar pub/sub component; durabletask-go $DURABLETASK_SUBSTITUTE instead of the refused v0.12.4)"
+  leave_out_kubernetes "$dir"
+  say "  (without the Kubernetes-only code: the scheduler's --mode kubernetes, the injector's and sentry's client helpers)"
   # -tags stablecomponents selects the registration files that are left (none is excluded).
   local cmds=(./cmd/daprd ./cmd/scheduler ./cmd/placement) tags=(-mod=mod -tags stablecomponents)
-  (cd "$dir" && CGO_ENABLED=0 GOMAXPROCS=8 go list "${tags[@]}" -deps "${cmds[@]}" >/dev/null) ||
+  local deps
+  deps=$(cd "$dir" && CGO_ENABLED=0 GOMAXPROCS=8 go list "${tags[@]}" -deps "${cmds[@]}") ||
     die "the Go module proxy did not serve a module daprd, scheduler or placement imports (see above)."
+  # (with every component, the Kubernetes secret store brings client-go back: it is a client itself)
+  [ "$components" = all ] || ! grep -qE '^(k8s\.io/client-go|k8s\.io/api)/' <<<"$deps" ||
+    die "daprd, scheduler or placement still import client-go or k8s.io/api: leave_out_kubernetes missed an edge."
   wait "$warm" || true
   trap - EXIT
   local ld="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$V"
@@ -202,7 +252,7 @@ build_runtime() {
     go build "${tags[@]}" "${BUILD_FLAGS[@]}" -buildvcs=false -ldflags "$ld" -o out/ "${cmds[@]}")
   mkdir -p "$home/bin"
   for b in daprd scheduler placement; do install -m 0755 "$dir/out/$b" "$home/bin/$b"; done
-  printf '%s\ncomponents=%s\n' "$V" "$components" >"$home/bin/$STAMP"
+  printf '%s\ncomponents=%s\nkubernetes=no\n' "$V" "$components" >"$home/bin/$STAMP"
   rm -rf "$dir"  # the source copy; the Go caches keep what a rebuild needs
 }
 

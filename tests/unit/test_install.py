@@ -114,7 +114,7 @@ class Sandbox:
 
     def prepared_own_home(self) -> Path:
         """The workbook's own build, as a finished earlier set-up leaves it."""
-        return fake_dapr_home(self.own_home, V, stamp=f"{V}\ncomponents=workbook\n")
+        return fake_dapr_home(self.own_home, V, stamp=f"{V}\ncomponents=workbook\nkubernetes=no\n")
 
     def record_refusal(self) -> None:
         self.refusal.parent.mkdir(parents=True, exist_ok=True)
@@ -196,6 +196,19 @@ def test_without_a_usable_install_the_dry_run_names_the_workbook_home_and_writes
     ]
     assert tree_digest(box.home) == before
     assert box.go_call_count() == 0
+
+
+def test_an_own_build_from_before_the_kubernetes_code_was_left_out_is_rebuilt_once(box):
+    box.prepared_own_home()
+    stamp = box.own_home / "bin" / ".workbook-runtime-version"
+    stamp.write_text(f"{V}\ncomponents=workbook\n")  # as builds before kubernetes=no wrote it
+
+    out = box.run("--dry-run")
+
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == (
+        f"[runtime] would build Dapr runtime {V} (components: workbook) into {box.own_home}/bin."
+    )
 
 
 def test_a_build_needed_without_go_is_a_clear_error_and_touches_nothing(box):
