@@ -31,7 +31,7 @@ NOT_SUPPORTED = {
     "unixDomainSocket": "workbook run talks to daprd over TCP ports only",
     "runtimePath": "workbook run always uses the pinned daprd (workbook.config.DAPR_BIN)",
     "appSSL": "deprecated in the Dapr CLI; use appProtocol: https or grpcs",
-    "componentsPath": "the Dapr CLI 1.18 reads no such key (it would ignore it); use resourcesPaths",
+    "componentsPath": "the Dapr CLI 1.18 reads no such key (it ignores it); use resourcesPaths",
     "containerImage": "used only by `dapr run -k` (Kubernetes)",
     "containerImagePullPolicy": "used only by `dapr run -k` (Kubernetes)",
     "createService": "used only by `dapr run -k` (Kubernetes)",
