@@ -338,7 +338,11 @@ choose_home
 if [ "$action" = reuse ]; then
   case $origin in
     workbook) say "Dapr runtime $V in $home/bin (the workbook's build, reused)." ;;
-    *) say "Dapr runtime $(daprd_version "$home") in $home/bin: reused as it is (the workbook writes nothing there)." ;;
+    *) if ours "$home"; then  # stamped: an earlier set-up of the workbook built it there
+         say "Dapr runtime $V in $home/bin (a build of the workbook's, reused; make extras may add sentry and etcdctl)."
+       else
+         say "Dapr runtime $(daprd_version "$home") in $home/bin: reused as it is (the workbook writes nothing there)."
+       fi ;;
   esac
 else
   [ "$origin" = workbook ] && [ -e "$HOME/.dapr" ] &&

@@ -252,6 +252,19 @@ def test_an_explicit_dapr_home_with_dapr_1_18_is_reused_and_named_by_python(box)
     assert box.python_dapr_home(DAPR_HOME=str(explicit)) == f"{explicit} explicit"
 
 
+def test_an_explicit_dapr_home_the_workbook_built_is_named_as_its_build(box):
+    explicit = box.prepared_own_home()
+    box.record_refusal()
+
+    out = box.run(DAPR_HOME=str(explicit))
+
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == (
+        f"[runtime] Dapr runtime {V} in {explicit}/bin (a build of the workbook's, reused; "
+        "make extras may add sentry and etcdctl)."
+    )
+
+
 def test_python_without_a_record_asks_install_sh_for_the_same_choice(box):
     fake_dapr_home(box.home / ".dapr", "1.16.1")
     assert not box.record.exists()
