@@ -31,9 +31,7 @@ class Stack:
     def __init__(
         self, *, server: str = "raw", profile_receiver: bool = False, keep_files: bool = False
     ):
-        root = config.STATE_DIR / "tmp"
-        root.mkdir(parents=True, exist_ok=True)
-        self.base = Path(tempfile.mkdtemp(prefix="bench-", dir=root))
+        self.base = Path(tempfile.mkdtemp(prefix="bench-", dir=config.scratch_dir()))
         self.keep_files = keep_files
         self.scheduler = Scheduler.isolated(self.base / "scheduler")
         self.app_port = free_port()

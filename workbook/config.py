@@ -16,6 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("WORKBOOK_STATE_DIR", ROOT / ".state"))
 
 
+def scratch_dir() -> Path:
+    """Where throwaway control planes and experiments keep their data and logs: `.state/tmp`,
+    or WORKBOOK_TMP_DIR when set (`make test` puts it on a RAM disk: see tests/side_by_side.sh)."""
+    root = Path(os.environ.get("WORKBOOK_TMP_DIR") or STATE_DIR / "tmp")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 def pinned_versions() -> dict[str, str]:
     """The versions in runtime/versions.env, e.g. {"DAPR_RUNTIME_VERSION": "1.18.3", ...}."""
     return parse_key_values((ROOT / "runtime" / "versions.env").read_text())

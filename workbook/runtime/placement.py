@@ -52,9 +52,7 @@ class Placement(ControlPlaneService):
     @classmethod
     def isolated(cls, base_dir: Path | None = None) -> Placement:
         """A placement service on free ports, logging into `base_dir`."""
-        root = config.STATE_DIR / "tmp"
-        root.mkdir(parents=True, exist_ok=True)
-        base = Path(base_dir or tempfile.mkdtemp(prefix="placement-", dir=root))
+        base = Path(base_dir or tempfile.mkdtemp(prefix="placement-", dir=config.scratch_dir()))
         ports = {name: free_port() for name in DEFAULT_PORTS}
         return cls(log_path=base / "placement.log", **ports)
 

@@ -87,9 +87,7 @@ class Scheduler(ControlPlaneService):
 
 
 def _tmp_root() -> Path:
-    root = config.STATE_DIR / "tmp"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return config.scratch_dir()
 
 
 def start_background(timeout: float = 60):

@@ -48,9 +48,7 @@ spec:
 
 
 def _base(base_dir: Path | None, prefix: str) -> Path:
-    root = config.STATE_DIR / "tmp"
-    root.mkdir(parents=True, exist_ok=True)
-    return Path(base_dir or tempfile.mkdtemp(prefix=prefix, dir=root))
+    return Path(base_dir or tempfile.mkdtemp(prefix=prefix, dir=config.scratch_dir()))
 
 
 class Sentry(ControlPlaneService):
