@@ -91,8 +91,11 @@ def test_a_template_is_run_the_way_the_cli_runs_it(template):
     env = workbook_env()
     env.pop("DAPR_HOST_IP", None)
     run = start_run("-f", str(folder), env=env)
+    # The apps start one after the other, but either may print "ready" first (seen: worker's
+    # line before web's, under load): wait for both, in any order.
     seen = read_until(run, "== APP - web == ready")
-    seen += read_until(run, "== APP - worker == ready")
+    if not any("== APP - worker == ready" in line for line in seen):
+        seen += read_until(run, "== APP - worker == ready")
     started = started_by(run.pid)
     os.kill(run.pid, signal.SIGTERM)
     rest, _ = run.communicate(timeout=60)
