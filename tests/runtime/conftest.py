@@ -21,9 +21,9 @@ _measured: list[TimingBaseline] = []
 @pytest.fixture(scope="session")
 def timing(job_service, request) -> TimingBaseline:
     """Measure trigger lateness on the session scheduler (about 4 s), print it once."""
-    # First one trigger end to end: jobs due while the sidecar's stream to the scheduler is not
-    # yet connected all arrive at once when it is (CI, 2026-12-01: five @every 0.5s fires within
-    # 8 ms, 6.4 s late). The baseline measures the steady state, not that start-up.
+    # First one trigger end to end: while a run starts its schedulers, etcd may stall on the
+    # disk (CI, 2026-12-01: five @every 0.5s fires within 8 ms, 6.4 s late; etcd's "slow
+    # fdatasync" of up to 3.2 s in a later run). The baseline measures the steady state.
     warm_up = unique_name("baseline-warm-up")
     try:
         job_service.jobs.schedule(warm_up, due_time="0s", data=DATA)
