@@ -160,5 +160,5 @@ format: venv
 	ruff format .
 
 clean: stop
-	@kept=$$(readlink .state/scratch 2>/dev/null); case $$kept in /dev/shm/dapr-jobs-workbook-test.?*) rm -rf "$$kept" ;; esac
+	bash tests/side_by_side.sh --clean
 	rm -rf .state job_service/.dapr job_scheduler/.dapr

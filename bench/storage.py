@@ -55,6 +55,8 @@ def snapshot_of(store: SchedulerStore, scheduler: Scheduler) -> dict:
 
 def measure(count: int, *, log=print) -> dict:
     """Schedule `count` jobs on a fresh scheduler, read the sizes, delete them, read again."""
+    # On disk always (not config.scratch_dir(), which make test puts on a RAM disk): the figures
+    # are what a scheduler's data directory takes on a disk.
     root = config.STATE_DIR / "tmp"
     root.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="bench-storage-", dir=root))

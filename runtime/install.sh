@@ -169,8 +169,7 @@ leave_out_kubernetes() { # source dir
   rm "$dir/utils/kubernetes.go" "$ctl"/*.go
   install -m 0644 "$here/self-hosted/scheduler-controller.go" "$ctl/controller.go"
   for path in $KUBE_MODULES; do  # the versions dapr's go.mod selects, copied into the source copy
-    src=$(cd "$dir" && go mod download -json "$path" |
-      python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if "Error" in d else print(d["Dir"])') ||
+    src=$(cd "$dir" && go mod download "$path" && go list -m -f '{{.Dir}}' "$path") ||
       die "the Go module proxy did not serve $path (see the error above)."
     mkdir -p "$(dirname "$dir/$mods/$path")" && cp -r "$src" "$dir/$mods/$path" && chmod -R u+w "$dir/$mods/$path"
     (cd "$dir" && go mod edit -replace "$path=./$mods/$path")  # relative: no build path in the binaries

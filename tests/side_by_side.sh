@@ -18,14 +18,22 @@
 # DELETE of a job then timed out after 10 s. It is the same scheduler and the same etcd; only
 # the disk under them differs. The folder goes when both runs pass; after a failure its logs
 # are kept (named at the end) until the next `make test` or `make clean`.
+#
+#   bash tests/side_by_side.sh [WORKERS]   both runs (make test)
+#   bash tests/side_by_side.sh --clean     only remove what an earlier run kept (make clean)
 set -u
+prefix=dapr-jobs-workbook-test
+remove_kept() { # what an earlier run kept: .state/scratch links to it on the RAM disk
+  local kept
+  kept=$(readlink .state/scratch 2>/dev/null)
+  case $kept in "/dev/shm/$prefix."?*) rm -rf "$kept" ;; esac
+  rm -rf .state/scratch
+}
+if [ "${1:-}" = --clean ]; then remove_kept; exit 0; fi
 workers=${1:-3}
 mkdir -p .state/alone
-prefix=dapr-jobs-workbook-test
-# what an earlier run kept (.state/scratch links to it), and what killed runs left over 2 h ago
-kept=$(readlink .state/scratch 2>/dev/null)
-case $kept in "/dev/shm/$prefix."?*) rm -rf "$kept" ;; esac
-rm -rf .state/scratch
+remove_kept
+# and what killed runs left there over 2 h ago
 find /dev/shm -maxdepth 1 -user "$(id -u)" -name "$prefix.*" -mmin +120 -exec rm -rf {} + 2>/dev/null
 if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] &&
   [ "$(df -Pk /dev/shm | awk 'NR == 2 {print $4}')" -ge 6000000 ]; then

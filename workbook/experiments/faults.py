@@ -19,9 +19,10 @@ from pathlib import Path
 import httpx
 import psutil
 
+from workbook.config import scratch_dir
 from workbook.runtime.apps import JobService, unique_name
 from workbook.runtime.processes import ManagedProcess, free_port
-from workbook.runtime.scheduler import DEFAULT_PORTS, Scheduler, _tmp_root
+from workbook.runtime.scheduler import DEFAULT_PORTS, Scheduler
 from workbook.runtime.waiting import wait_until
 
 
@@ -52,7 +53,7 @@ class SchedulerGroup:
     """`size` schedulers as one highly available group: separate ids, ports and data dirs."""
 
     def __init__(self, size: int = 3, base_dir: Path | None = None):
-        base = Path(base_dir or tempfile.mkdtemp(prefix="scheduler-group-", dir=_tmp_root()))
+        base = Path(base_dir or tempfile.mkdtemp(prefix="scheduler-group-", dir=scratch_dir()))
         ports = [{name: free_port() for name in DEFAULT_PORTS} for _ in range(size)]
         ids = [f"dapr-scheduler-server-{i}" for i in range(size)]
         cluster = [
@@ -129,7 +130,7 @@ class Replicas:
         first: JobService | None = None,
     ):
         self.app_id = first.app_id if first else app_id or unique_name("replicated")
-        log_dir = Path(log_dir or tempfile.mkdtemp(prefix="replicas-", dir=_tmp_root()))
+        log_dir = Path(log_dir or tempfile.mkdtemp(prefix="replicas-", dir=scratch_dir()))
         self.owned = [
             JobService(scheduler, app_id=self.app_id, log_dir=log_dir / f"r{i}")
             for i in range(1 if first else 0, count)

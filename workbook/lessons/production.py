@@ -19,11 +19,11 @@ from pathlib import Path
 import httpx
 import yaml
 
-from workbook.config import ROOT
+from workbook.config import ROOT, scratch_dir
 from workbook.experiments.faults import SchedulerGroup
 from workbook.lessons.leadership import json_log_entries
 from workbook.runtime.apps import JobService
-from workbook.runtime.scheduler import Scheduler, _tmp_root
+from workbook.runtime.scheduler import Scheduler
 
 DATA = {"droid": "R2-D2", "task": "Oil Change"}
 RENDERED = ROOT / "k8s" / "rendered" / "dapr-ha.yaml"
@@ -33,7 +33,7 @@ HOSTS_LINE = "received scheduler hosts addresses"
 def ha_group() -> tuple[SchedulerGroup, JobService]:
     """Three schedulers as one HA group on free ports, and job_service whose daprd is given
     all three addresses (--scheduler-host-address a,b,c)."""
-    base = Path(tempfile.mkdtemp(prefix="ha-group-", dir=_tmp_root()))
+    base = Path(tempfile.mkdtemp(prefix="ha-group-", dir=scratch_dir()))
     group = SchedulerGroup(3, base).start()
     try:
         service = JobService(group, log_dir=base / "service").start()

@@ -60,7 +60,7 @@ class Scheduler(ControlPlaneService):
     @classmethod
     def isolated(cls, base_dir: Path | None = None) -> Scheduler:
         """A scheduler on free ports with a fresh data directory: for tests and experiments."""
-        base = Path(base_dir or tempfile.mkdtemp(prefix="scheduler-", dir=_tmp_root()))
+        base = Path(base_dir or tempfile.mkdtemp(prefix="scheduler-", dir=config.scratch_dir()))
         ports = {name: free_port() for name in DEFAULT_PORTS}
         return cls(data_dir=base / "data", log_path=base / "scheduler.log", **ports)
 
@@ -84,10 +84,6 @@ class Scheduler(ControlPlaneService):
             "--log-level",
             "info",
         ]
-
-
-def _tmp_root() -> Path:
-    return config.scratch_dir()
 
 
 def start_background(timeout: float = 60):
